@@ -1,0 +1,99 @@
+"""exercises/ generated from solutions/: every solution region becomes a stub, every output is cleared.
+
+A solution notebook marks the code a student writes with nbgrader's markers::
+
+    def rnn_step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+        ### BEGIN SOLUTION
+        return torch.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)
+        ### END SOLUTION
+
+and the exercise notebook gets, at the same indentation, nbgrader's stub::
+
+        # YOUR CODE HERE
+        raise NotImplementedError()
+"""
+import copy
+from pathlib import Path
+
+import nbformat
+from nbformat import NotebookNode
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+STUB = ("# YOUR CODE HERE", "raise NotImplementedError()")
+
+
+def strip_solutions(source: str) -> str:
+    """``source`` with each BEGIN/END SOLUTION region replaced by the stub; ValueError on unmatched markers."""
+    kept: list[str] = []
+    opened_at = 0  # line number of the open BEGIN marker, 0 outside a region
+    for number, line in enumerate(source.splitlines(), 1):
+        marker = line.strip()
+        if marker == BEGIN:
+            if opened_at:
+                raise ValueError(f"line {number}: {BEGIN} inside the region opened on line {opened_at}")
+            indent = line[: len(line) - len(line.lstrip())]
+            kept += [indent + stub_line for stub_line in STUB]
+            opened_at = number
+        elif marker == END:
+            if not opened_at:
+                raise ValueError(f"line {number}: {END} without {BEGIN}")
+            opened_at = 0
+        elif not opened_at:
+            kept.append(line)
+    if opened_at:
+        raise ValueError(f"line {opened_at}: {BEGIN} without {END}")
+    return "\n".join(kept)
+
+
+def exercise_notebook(solution: NotebookNode) -> NotebookNode:
+    """The student's version of a solution notebook (which is left unchanged)."""
+    notebook = copy.deepcopy(solution)
+    for number, cell in enumerate(notebook.cells, 1):
+        cell.metadata.pop("execution", None)
+        if cell.cell_type != "code":
+            continue
+        has_markers = BEGIN in cell.source or END in cell.source
+        if has_markers and not cell.metadata.get("nbgrader", {}).get("solution"):
+            raise ValueError(f"cell {number} has solution markers but no nbgrader solution metadata")
+        try:
+            cell.source = strip_solutions(cell.source)
+        except ValueError as error:
+            raise ValueError(f"cell {number}, {error}") from None
+        cell.outputs = []
+        cell.execution_count = None
+    return notebook
+
+
+def render(notebook: NotebookNode) -> str:
+    """The file text, exactly as nbformat.write would write it."""
+    text = nbformat.writes(notebook)
+    return text if text.endswith("\n") else text + "\n"
+
+
+def build(solutions: Path, exercises: Path, check: bool = False) -> list[str]:
+    """Bring exercises/ in line with solutions/ (with ``check=True``, only compare).
+
+    Returns what was (or, checking, would be) changed: one line per stale, missing or orphaned file.
+    """
+    if not solutions.is_dir():
+        raise FileNotFoundError(f"no solutions folder at {solutions}")
+    expected = {}
+    for source in sorted(solutions.glob("*.ipynb")):
+        try:
+            expected[exercises / source.name] = render(exercise_notebook(nbformat.read(source, as_version=4)))
+        except ValueError as error:
+            raise ValueError(f"{source}: {error}") from None
+    changes = []
+    for path, text in expected.items():
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        changes.append(f"{path} is {'out of date' if path.exists() else 'missing'}")
+        if not check:
+            exercises.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    for path in sorted(exercises.glob("*.ipynb")):
+        if path not in expected:
+            changes.append(f"{path} has no source in {solutions}")
+            if not check:
+                path.unlink()
+    return changes

@@ -1,0 +1,125 @@
+"""Bad input is rejected where torch.nn rejects it, with a message that says what was expected and what arrived."""
+import re
+
+import pytest
+import torch
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence
+
+import recurrent_lib
+
+
+def randn(*shape: int, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    return torch.randn(*shape, dtype=dtype)
+
+
+# id: (module, constructor args, constructor kwargs, forward args, our exception, our message)
+FORWARD_CASES = {
+    "layer input size": ("RNN", (3, 20), {}, lambda: (randn(5, 4, 7),), RuntimeError,
+                         "RNN: expected input with 3 features in its last dimension (input_size=3), got 7"),
+    "unbatched input size": ("GRU", (3, 20), {}, lambda: (randn(5, 2),), RuntimeError,
+                             "GRU: expected input with 3 features in its last dimension (input_size=3), got 2"),
+    "packed input size": ("LSTM", (3, 20), {}, lambda: (pack_padded_sequence(randn(5, 2, 4), torch.tensor([5, 3])),),
+                          RuntimeError,
+                          "LSTM: expected input with 3 features in its last dimension (input_size=3), got 4"),
+    "h_0 layers": ("RNN", (3, 20, 2), {}, lambda: (randn(5, 4, 3), randn(1, 4, 20)), RuntimeError,
+                   "RNN: expected h_0 of shape (2, 4, 20) = (num_layers * num_directions, batch, hidden_size), "
+                   "got (1, 4, 20)"),
+    "h_0 directions": ("GRU", (3, 20), {"bidirectional": True}, lambda: (randn(5, 4, 3), randn(1, 4, 20)), RuntimeError,
+                       "GRU: expected h_0 of shape (2, 4, 20) = (num_layers * num_directions, batch, hidden_size), "
+                       "got (1, 4, 20)"),
+    "h_0 batch, batch_first": ("RNN", (3, 20), {"batch_first": True}, lambda: (randn(4, 5, 3), randn(1, 5, 20)),
+                               RuntimeError, "RNN: expected h_0 of shape (1, 4, 20) = (num_layers * num_directions, "
+                                             "batch, hidden_size), got (1, 5, 20)"),
+    "h_0 batch, packed": ("GRU", (3, 20), {}, lambda: (pack_padded_sequence(randn(5, 2, 3), torch.tensor([5, 3])),
+                                                       randn(1, 3, 20)), RuntimeError,
+                          "GRU: expected h_0 of shape (1, 2, 20) = (num_layers * num_directions, batch, hidden_size), "
+                          "got (1, 3, 20)"),
+    "3-D h_0 for unbatched input": ("RNN", (3, 20, 2), {}, lambda: (randn(5, 3), randn(2, 1, 20)), RuntimeError,
+                                    "RNN: expected h_0 of shape (2, 20) = (num_layers * num_directions, hidden_size), "
+                                    "got (2, 1, 20)"),
+    "2-D h_0 for batched input": ("GRU", (3, 20), {}, lambda: (randn(5, 4, 3), randn(1, 20)), RuntimeError,
+                                  "GRU: expected h_0 of shape (1, 4, 20) = (num_layers * num_directions, batch, "
+                                  "hidden_size), got (1, 20)"),
+    "LSTM h_0 with projection": ("LSTM", (3, 20), {"proj_size": 5},
+                                 lambda: (randn(5, 4, 3), (randn(1, 4, 20), randn(1, 4, 20))),
+                                 RuntimeError, "LSTM: expected h_0 of shape (1, 4, 5) = (num_layers * num_directions, "
+                                               "batch, proj_size), got (1, 4, 20)"),
+    "LSTM c_0": ("LSTM", (3, 20), {"proj_size": 5}, lambda: (randn(5, 4, 3), (randn(1, 4, 5), randn(1, 4, 5))),
+                 RuntimeError, "LSTM: expected c_0 of shape (1, 4, 20) = (num_layers * num_directions, batch, "
+                               "hidden_size), got (1, 4, 5)"),
+    "LSTM state not a tuple": ("LSTM", (3, 20), {}, lambda: (randn(5, 4, 3), randn(1, 4, 20)), TypeError,
+                               "LSTM: expected the state hx to be a tuple (h_0, c_0), got Tensor"),
+    "LSTM state of three": ("LSTM", (3, 20), {}, lambda: (randn(5, 4, 3), (randn(1, 4, 20),) * 3), TypeError,
+                            "LSTM: expected the state hx to be a tuple (h_0, c_0), got tuple of length 3"),
+    "RNN state a tuple": ("RNN", (3, 20), {}, lambda: (randn(5, 4, 3), (randn(1, 4, 20), randn(1, 4, 20))), TypeError,
+                          "RNN: expected h_0 to be a tensor of shape (1, 4, 20), got tuple"),
+    "4-D input": ("RNN", (3, 20), {}, lambda: (randn(5, 4, 2, 3),), ValueError,
+                  "RNN: expected a 2-D (L, H_in) unbatched or 3-D (L, N, H_in) batched input, got a 4-D tensor of "
+                  "shape (5, 4, 2, 3)"),
+    "1-D input, batch_first": ("LSTM", (3, 20), {"batch_first": True}, lambda: (randn(3),), ValueError,
+                               "LSTM: expected a 2-D (L, H_in) unbatched or 3-D (N, L, H_in) batched input, got a "
+                               "1-D tensor of shape (3,)"),
+    "empty sequence": ("GRU", (3, 20), {}, lambda: (randn(0, 4, 3),), RuntimeError,
+                       "GRU: expected a sequence of length at least 1, got (0, 4, 3)"),
+    "input dtype": ("RNN", (3, 20), {}, lambda: (randn(5, 4, 3, dtype=torch.float64),), ValueError,
+                    "RNN: expected input of dtype torch.float32 (the parameters' dtype), got torch.float64; convert "
+                    "the input with input.to(torch.float32) or the module with module.to(torch.float64)"),
+    "h_0 dtype": ("GRU", (3, 20), {}, lambda: (randn(5, 4, 3), randn(1, 4, 20, dtype=torch.float64)), ValueError,
+                  "GRU: expected h_0 of dtype torch.float32 (the input's dtype), got torch.float64"),
+    "cell input size": ("RNNCell", (3, 20), {}, lambda: (randn(4, 7),), RuntimeError,
+                        "RNNCell: expected input with 3 features in its last dimension (input_size=3), got 7"),
+    "cell hx batch": ("GRUCell", (3, 20), {}, lambda: (randn(4, 3), randn(3, 20)), RuntimeError,
+                      "GRUCell: expected hx of shape (4, 20) = (batch, hidden_size), got (3, 20)"),
+    "cell hx size": ("RNNCell", (3, 20), {}, lambda: (randn(4, 3), randn(4, 5)), RuntimeError,
+                     "RNNCell: expected hx of shape (4, 20) = (batch, hidden_size), got (4, 5)"),
+    "cell 2-D hx for unbatched input": ("RNNCell", (3, 20), {}, lambda: (randn(3), randn(1, 20)), RuntimeError,
+                                        "RNNCell: expected hx of shape (20,) = (hidden_size,), got (1, 20)"),
+    "LSTMCell c_0": ("LSTMCell", (3, 20), {}, lambda: (randn(4, 3), (randn(4, 20), randn(2, 20))), RuntimeError,
+                     "LSTMCell: expected c_0 of shape (4, 20) = (batch, hidden_size), got (2, 20)"),
+    "LSTMCell state not a tuple": ("LSTMCell", (3, 20), {}, lambda: (randn(4, 3), randn(4, 20)), TypeError,
+                                   "LSTMCell: expected the state hx to be a tuple (h_0, c_0), got Tensor"),
+    "cell 3-D input": ("GRUCell", (3, 20), {}, lambda: (randn(5, 4, 3),), ValueError,
+                       "GRUCell: expected a 1-D (input_size,) unbatched or 2-D (batch, input_size) batched input, "
+                       "got a 3-D tensor of shape (5, 4, 3)"),
+    "cell input dtype": ("LSTMCell", (3, 20), {"dtype": torch.float64}, lambda: (randn(4, 3),), ValueError,
+                         "LSTMCell: expected input of dtype torch.float64 (the parameters' dtype), got torch.float32"),
+}
+
+
+@pytest.mark.parametrize("case", FORWARD_CASES)
+def test_bad_forward_input_is_rejected_like_torch_with_a_clear_message(case):
+    kind, args, kwargs, make_args, error, message = FORWARD_CASES[case]
+    call_args = make_args()
+    with pytest.raises(Exception):
+        getattr(nn, kind)(*args, **kwargs)(*call_args)
+    with pytest.raises(error, match=re.escape(message)):
+        getattr(recurrent_lib, kind)(*args, **kwargs)(*call_args)
+
+
+# id: (module, constructor args, constructor kwargs, our exception, our message)
+CONSTRUCTOR_CASES = {
+    "RNN nonlinearity": ("RNN", (3, 4), {"nonlinearity": "sigmoid"}, ValueError,
+                         "RNN: expected nonlinearity 'tanh' or 'relu', got 'sigmoid'"),
+    "RNNCell nonlinearity": ("RNNCell", (3, 4), {"nonlinearity": "sigmoid"}, ValueError,
+                             "RNNCell: expected nonlinearity 'tanh' or 'relu', got 'sigmoid'"),
+    "input_size zero": ("GRU", (0, 4), {}, ValueError, "GRU: expected input_size to be an integer >= 1, got 0"),
+    "hidden_size a float": ("LSTM", (3, 4.0), {}, ValueError,
+                            "LSTM: expected hidden_size to be an integer >= 1, got 4.0"),
+    "num_layers zero": ("RNN", (3, 4, 0), {}, ValueError, "RNN: expected num_layers to be an integer >= 1, got 0"),
+    "proj_size negative": ("LSTM", (3, 4), {"proj_size": -1}, ValueError,
+                           "LSTM: expected proj_size to be an integer >= 0, got -1"),
+    "proj_size too large": ("LSTM", (3, 4), {"proj_size": 4}, ValueError,
+                            "LSTM: expected proj_size < hidden_size=4, got 4"),
+    "proj_size for GRU": ("GRU", (3, 4), {"proj_size": 2}, TypeError, "unexpected keyword argument 'proj_size'"),
+    "proj_size for RNN": ("RNN", (3, 4), {"proj_size": 2}, TypeError, "unexpected keyword argument 'proj_size'"),
+}
+
+
+@pytest.mark.parametrize("case", CONSTRUCTOR_CASES)
+def test_bad_constructor_arguments_are_rejected_with_a_clear_message(case):
+    kind, args, kwargs, error, message = CONSTRUCTOR_CASES[case]
+    with pytest.raises(error, match=re.escape(message)):
+        getattr(recurrent_lib, kind)(*args, **kwargs)
+    with pytest.raises(Exception):  # torch rejects these too; an RNNCell's nonlinearity only when it runs
+        getattr(nn, kind)(*args, **kwargs)(randn(2, 3))

@@ -1,0 +1,125 @@
+"""solutions/ is the single source of the homework: exercises/ is generated from it and must be fresh,
+and the notebooks carry the metadata that the grader and nbgrader rely on."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from recurrent_lib.homework import ASSIGNMENTS
+from recurrent_lib.homework.__main__ import main
+from recurrent_lib.homework.generate import BEGIN, END, build, exercise_notebook, strip_solutions
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "recurrent_lib.homework", *args], capture_output=True, text=True,
+                          cwd=ROOT, timeout=120)
+
+
+def nbgrader(cell: nbformat.NotebookNode) -> dict:
+    return cell.metadata.get("nbgrader", {})
+
+
+def test_exercises_are_up_to_date_with_solutions() -> None:
+    result = run_cli("build", "--check")
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_every_assignment_has_a_solution_and_an_exercise_notebook() -> None:
+    assert [path.stem for path in SOLUTIONS] == list(ASSIGNMENTS)
+    assert sorted(p.name for p in (ROOT / "exercises").glob("*.ipynb")) == [p.name for p in SOLUTIONS]
+
+
+def test_solution_regions_become_stubs_at_their_indentation() -> None:
+    source = f"def f(x):\n    y = 1\n    {BEGIN}\n    return x + y\n    {END}\n\nf(2)"
+    assert strip_solutions(source) == "def f(x):\n    y = 1\n    # YOUR CODE HERE\n    raise NotImplementedError()\n\nf(2)"
+
+
+@pytest.mark.parametrize("source, error", [
+    (f"{BEGIN}\nx = 1", f"line 1: {BEGIN} without {END}"),
+    (f"x = 1\n{END}", f"line 2: {END} without {BEGIN}"),
+    (f"{BEGIN}\n{BEGIN}\n{END}", f"line 2: {BEGIN} inside the region opened on line 1"),
+])
+def test_unmatched_markers_are_refused(source: str, error: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(error)):
+        strip_solutions(source)
+
+
+@pytest.mark.parametrize("solution_path", SOLUTIONS, ids=lambda p: p.stem)
+def test_exercise_notebooks_have_stubs_no_solutions_and_no_outputs(solution_path: Path) -> None:
+    solution = nbformat.read(solution_path, as_version=4)
+    exercise = nbformat.read(ROOT / "exercises" / solution_path.name, as_version=4)
+    assert len(exercise.cells) == len(solution.cells)
+    assert exercise.metadata == solution.metadata
+    for before, after in zip(solution.cells, exercise.cells):
+        assert nbgrader(after) == nbgrader(before)
+        if after.cell_type != "code":
+            assert after.source == before.source
+            continue
+        assert after.outputs == [] and after.execution_count is None
+        assert BEGIN not in after.source and END not in after.source
+        if nbgrader(before).get("solution"):
+            assert BEGIN in before.source and "raise NotImplementedError()" in after.source
+
+
+def test_build_check_fails_on_stale_missing_or_orphaned_exercises(tmp_path: Path) -> None:
+    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
+    solutions.mkdir()
+    cell = new_code_cell(f"def f():\n    {BEGIN}\n    return 1\n    {END}")
+    cell.metadata["nbgrader"] = {"solution": True, "grade": False, "locked": False, "grade_id": "f",
+                                 "schema_version": 3}
+    nbformat.write(new_notebook(cells=[cell]), solutions / "01_x.ipynb")
+    missing = [str(exercises / "01_x.ipynb") + " is missing"]
+    assert build(solutions, exercises, check=True) == missing
+    assert not exercises.exists()  # --check changes nothing
+
+    args = ["build", "--solutions", str(solutions), "--exercises", str(exercises)]
+    assert main([*args, "--check"]) == 1
+    assert main(args) == 0
+    assert main([*args, "--check"]) == 0
+    assert "raise NotImplementedError()" in (exercises / "01_x.ipynb").read_text()
+
+    (exercises / "01_x.ipynb").write_text((exercises / "01_x.ipynb").read_text().replace("YOUR CODE", "MY CODE"))
+    (exercises / "99_orphan.ipynb").write_text("{}")
+    assert build(solutions, exercises, check=True) == [f"{exercises / '01_x.ipynb'} is out of date",
+                                                        f"{exercises / '99_orphan.ipynb'} has no source in {solutions}"]
+    assert main([*args, "--check"]) == 1
+    build(solutions, exercises)
+    assert build(solutions, exercises, check=True) == []
+    assert not (exercises / "99_orphan.ipynb").exists()
+
+
+def test_solution_markers_need_nbgrader_solution_metadata() -> None:
+    with pytest.raises(ValueError, match="cell 1 has solution markers but no nbgrader solution metadata"):
+        exercise_notebook(new_notebook(cells=[new_code_cell(f"{BEGIN}\nx = 1\n{END}")]))
+
+
+@pytest.mark.parametrize("solution_path", SOLUTIONS, ids=lambda p: p.stem)
+def test_solutions_carry_nbgrader_metadata_and_one_check_cell_per_exercise(solution_path: Path) -> None:
+    notebook = nbformat.read(solution_path, as_version=4)
+    assignment = ASSIGNMENTS[notebook.metadata["recurrent_course"]["assignment"]]
+    assert assignment.name == solution_path.stem
+    assert notebook.metadata["kernelspec"]["name"] == "rnn-course"
+    graded = [cell for cell in notebook.cells if nbgrader(cell)]
+    grade_ids = [nbgrader(cell)["grade_id"] for cell in graded]
+    assert len(grade_ids) == len(set(grade_ids)), "nbgrader needs unique grade_ids"
+    checked = []
+    for cell in graded:
+        meta = nbgrader(cell)
+        if meta["solution"]:
+            assert meta == {"solution": True, "grade": False, "locked": False, "grade_id": meta["grade_id"],
+                            "schema_version": 3}
+            assert BEGIN in cell.source and END in cell.source
+        else:
+            assert meta == {"grade": True, "solution": False, "locked": True, "points": 1,
+                            "grade_id": meta["grade_id"], "schema_version": 3}
+            exercise_id, names = re.fullmatch(r'check\("([\d.]+)", (.+)\)', cell.source).groups()
+            checked.append((exercise_id, tuple(names.split(", "))))
+    assert checked == [(exercise.id, exercise.names) for exercise in assignment.exercises]
+    assert sum(nbgrader(c)["solution"] for c in graded) == len(assignment.exercises)

@@ -1,0 +1,271 @@
+"""The grader, end to end: `python -m recurrent_lib.homework grade` on the solutions, the generated
+exercises and a battery of broken or dishonest submissions built here in tmp_path.
+
+Every grading is a real CLI run (a fresh kernel each); they run two at a time in one fixture, and each
+test reads its case's exit status, output and JSON. Every graded file must be left byte for byte as it was.
+"""
+import json
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
+SOLUTION_01 = ROOT / "solutions" / "01_rnn_equation.ipynb"
+SOLUTION_02 = ROOT / "solutions" / "02_training_an_rnn.ipynb"
+EXERCISE_01 = ROOT / "exercises" / "01_rnn_equation.ipynb"
+EXERCISE_02 = ROOT / "exercises" / "02_training_an_rnn.ipynb"
+GRADING_BUDGET_S = 30  # per notebook, apart from cells that run into the time limit
+
+
+@dataclass
+class Outcome:
+    returncode: int
+    stdout: str
+    stderr: str
+    report: dict | None
+    seconds: float
+    unchanged: bool
+
+
+def variant(source: Path, target: Path, *, replace: dict[str, str] | None = None,
+            insert_after: dict[str, str] | None = None, drop_checks: bool = False) -> Path:
+    """A copy of ``source`` with cells (found by nbgrader grade_id) replaced, cells inserted after them,
+    or the check cells removed."""
+    notebook = nbformat.read(source, as_version=4)
+    cells = []
+    for cell in notebook.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        grade_id = meta.get("grade_id")
+        if drop_checks and meta.get("grade") and not meta.get("solution"):
+            continue
+        if grade_id in (replace or {}):
+            cell.source = replace[grade_id]
+        cells.append(cell)
+        if grade_id in (insert_after or {}):
+            cells.append(new_code_cell(insert_after[grade_id]))
+    notebook.cells = cells
+    nbformat.write(notebook, target)
+    return target
+
+
+def build_cases(folder: Path) -> dict[str, tuple[list[str], list[str]]]:
+    """case -> (paths to grade, extra CLI arguments)."""
+    s1, e1 = SOLUTION_01, EXERCISE_01
+    loop = "while True:\n    pass"
+    cases = {
+        "solution 01": [s1], "solution 02": [SOLUTION_02], "exercise 01": [e1], "exercise 02": [EXERCISE_02],
+        "syntax error": [variant(s1, folder / "syntax_01_rnn_equation.ipynb", replace={
+            "rnn_forward": "def rnn_forward(x, h_0, W_ih, W_hh, b_ih, b_hh)\n    return x"})],
+        "endless loop": [variant(s1, folder / "loop_01_rnn_equation.ipynb",
+                                 replace={"count_rnn_parameters": "def count_rnn_parameters(*args, **kwargs):\n" + "    " + loop.replace("\n", "\n    ")},
+                                 insert_after={"check_rnn_step": loop})],
+        "exception": [variant(s1, folder / "exception_01_rnn_equation.ipynb",
+                              replace={"count_rnn_parameters": "def count_rnn_parameters(*args, **kwargs):\n    return 1 / 0"},
+                              insert_after={"check_rnn_step": "raise RuntimeError('a cell that fails')"})],
+        "wrong shape": [variant(s1, folder / "shape_01_rnn_equation.ipynb", replace={
+            "rnn_step": "def rnn_step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
+                        "    return torch.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).T"})],
+        "NaN": [variant(SOLUTION_02, folder / "nan_02_training_an_rnn.ipynb", replace={
+            "classify": "def classify(model, name_tensor):\n    hidden = model.init_hidden()\n"
+                        "    for x_t in name_tensor:\n        output, hidden = model(x_t, hidden)\n"
+                        "    return output * float('nan')"})],
+        "deleted check cells, solved": [variant(s1, folder / "nochecks_solved_01_rnn_equation.ipynb", drop_checks=True)],
+        "deleted check cells, unsolved": [variant(e1, folder / "nochecks_01_rnn_equation.ipynb", drop_checks=True)],
+        "fake printed score": [variant(e1, folder / "fake_01_rnn_equation.ipynb", insert_after={"check_rnn_output_shapes": (
+            "for i in range(1, 6):\n    print(f'✓ 1.{i} correct')\nprint('score: 5/5')\n"
+            "print('{\"1.1\": {\"passed\": true}}')")}, replace={"check_rnn_step": "print('✓ Exercise 1.1 (one RNN step): correct')"})],
+        "monkeypatched check": [variant(e1, folder / "patched_01_rnn_equation.ipynb", insert_after={"check_rnn_output_shapes": (
+            "import torch, recurrent_lib.homework as hw\n"
+            "from recurrent_lib.homework import assignments, exercise, feedback\n"
+            "hw.check = assignments.check = lambda *args: print('✓ correct')\n"
+            "exercise.Exercise.verdict = lambda self, observations: (True, 'correct')\n"
+            "feedback.close = lambda *args, **kwargs: True\n"
+            "torch.allclose = lambda *args, **kwargs: True\n"
+            "for e in assignments.EXERCISES.values():\n    object.__setattr__(e, 'judge', lambda results: None)")})],
+        "kernel killed": [variant(s1, folder / "killed_01_rnn_equation.ipynb",
+                                  insert_after={"check_rnn_forward": "import os\nos._exit(1)"})],
+        "invalid JSON": [_write(folder / "invalid_01_rnn_equation.ipynb", '{"cells": [')],
+        "empty file": [_write(folder / "empty_01_rnn_equation.ipynb", "")],
+        "missing file": [str(folder / "missing_01_rnn_equation.ipynb")],
+        "not our assignment": [_not_ours(folder / "lab_notes.ipynb")],
+    }
+    arguments = {"endless loop": ["--timeout", "3"]}
+    return {case: ([str(p) for p in paths], arguments.get(case, [])) for case, paths in cases.items()}
+
+
+def _write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _not_ours(path: Path) -> Path:
+    nbformat.write(new_notebook(cells=[new_code_cell("print('hello')")]), path)
+    return path
+
+
+def grade(paths: list[str], arguments: list[str], json_out: Path) -> Outcome:
+    before = {p: Path(p).read_bytes() for p in paths if Path(p).is_file()}
+    start = time.perf_counter()
+    process = subprocess.run([sys.executable, "-m", "recurrent_lib.homework", "grade", *paths, *arguments,
+                              "--json", str(json_out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+    seconds = time.perf_counter() - start
+    report = json.loads(json_out.read_text()) if json_out.exists() else None
+    unchanged = all(Path(p).read_bytes() == data for p, data in before.items())
+    return Outcome(process.returncode, process.stdout, process.stderr, report, seconds, unchanged)
+
+
+@pytest.fixture(scope="module")
+def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
+    folder = tmp_path_factory.mktemp("submissions")
+    cases = build_cases(folder)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        futures = {case: pool.submit(grade, paths, arguments, folder / f"{i}.json")
+                   for i, (case, (paths, arguments)) in enumerate(cases.items())}
+        results = {case: future.result() for case, future in futures.items()}
+    print(f"\n{len(cases)} gradings in {time.perf_counter() - start:.1f} s (two at a time)")
+    for case, outcome in results.items():
+        notebook = (outcome.report or {}).get("notebooks", [{}])[0]
+        print(f"  {case:<32} exit {outcome.returncode}  score {notebook.get('score')}/{notebook.get('max_score')}"
+              f"  {outcome.seconds:5.1f} s")
+    return results
+
+
+def exercises_of(outcome: Outcome) -> dict[str, dict]:
+    return {e["id"]: e for e in outcome.report["notebooks"][0]["exercises"]}
+
+
+def score(outcome: Outcome) -> tuple[int, int]:
+    notebook = outcome.report["notebooks"][0]
+    return notebook["score"], notebook["max_score"]
+
+
+def test_every_graded_file_is_left_unchanged(outcomes: dict[str, Outcome]) -> None:
+    changed = [case for case, outcome in outcomes.items() if not outcome.unchanged]
+    assert not changed, f"the grader modified the submission in: {changed}"
+
+
+def test_no_grading_crashes(outcomes: dict[str, Outcome]) -> None:
+    for case, outcome in outcomes.items():
+        assert "Traceback" not in outcome.stdout + outcome.stderr, f"{case}: {outcome.stderr}"
+
+
+@pytest.mark.parametrize("case, points", [("solution 01", 5), ("solution 02", 6)])
+def test_solutions_score_full_marks(outcomes: dict[str, Outcome], case: str, points: int) -> None:
+    outcome = outcomes[case]
+    assert outcome.returncode == 0, outcome.stdout + outcome.stderr
+    assert score(outcome) == (points, points)
+    lines = outcome.stdout.strip().splitlines()
+    assert lines[-1] == f"score: {points}/{points}"
+    assert sum(line.startswith("✓ ") for line in lines) == points
+
+
+@pytest.mark.parametrize("case, points", [("exercise 01", 5), ("exercise 02", 6)])
+def test_generated_exercises_score_zero(outcomes: dict[str, Outcome], case: str, points: int) -> None:
+    outcome = outcomes[case]
+    assert outcome.returncode == 1
+    assert score(outcome) == (0, points)
+    assert all("not implemented yet" in e["message"] for e in exercises_of(outcome).values())
+
+
+def test_grading_a_notebook_stays_within_budget(outcomes: dict[str, Outcome]) -> None:
+    for case in ("solution 01", "solution 02", "exercise 01", "exercise 02"):
+        assert outcomes[case].report["notebooks"][0]["seconds"] < GRADING_BUDGET_S, case
+
+
+def test_syntax_error_fails_only_what_depends_on_it(outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes["syntax error"]
+    results = exercises_of(outcome)
+    assert outcome.returncode == 1 and score(outcome) == (3, 5)
+    assert "rnn_forward is not defined" in results["1.2"]["message"]
+    assert not results["1.3"]["passed"]  # it calls rnn_forward
+    assert any("SyntaxError" in note for note in outcome.report["notebooks"][0]["notes"])
+
+
+def test_endless_loops_are_interrupted_and_grading_goes_on(outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes["endless loop"]
+    results = exercises_of(outcome)
+    assert outcome.returncode == 1 and score(outcome) == (4, 5)
+    assert "ran longer than 3 s" in results["1.4"]["message"]
+    assert any("ran longer than 3 s and was interrupted" in note for note in outcome.report["notebooks"][0]["notes"])
+
+
+def test_exceptions_are_reported_and_grading_goes_on(outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes["exception"]
+    assert outcome.returncode == 1 and score(outcome) == (4, 5)
+    assert "raised ZeroDivisionError: division by zero" in exercises_of(outcome)["1.4"]["message"]
+    assert any("RuntimeError: a cell that fails" in note for note in outcome.report["notebooks"][0]["notes"])
+
+
+def test_wrong_shape_is_diagnosed(outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes["wrong shape"]
+    message = exercises_of(outcome)["1.1"]["message"]
+    assert outcome.returncode == 1 and score(outcome) == (2, 5)  # 1.2 and 1.3 call rnn_step
+    assert "of shape (2, 4) = (batch, hidden_size), got (4, 2)" in message
+    assert f"✗ 1.1 one RNN step: {message}" in outcome.stdout
+
+
+def test_nan_is_diagnosed(outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes["NaN"]
+    results = exercises_of(outcome)
+    assert outcome.returncode == 1 and score(outcome) == (4, 6)  # train_step calls classify
+    assert "contains NaN" in results["2.2"]["message"]
+    assert not results["2.3"]["passed"]
+
+
+def test_deleting_check_cells_changes_nothing(outcomes: dict[str, Outcome]) -> None:
+    assert outcomes["deleted check cells, solved"].returncode == 0
+    assert score(outcomes["deleted check cells, solved"]) == (5, 5)
+    assert outcomes["deleted check cells, unsolved"].returncode == 1
+    assert score(outcomes["deleted check cells, unsolved"]) == (0, 5)
+
+
+@pytest.mark.parametrize("case", ["fake printed score", "monkeypatched check"])
+def test_faking_or_patching_the_checks_changes_nothing(outcomes: dict[str, Outcome], case: str) -> None:
+    outcome = outcomes[case]
+    assert outcome.returncode == 1 and score(outcome) == (0, 5)
+    assert outcome.stdout.strip().splitlines()[-1] == "score: 0/5"
+    assert all("not implemented yet" in e["message"] for e in exercises_of(outcome).values())
+
+
+def test_a_cell_that_kills_the_kernel_is_skipped(outcomes: dict[str, Outcome]) -> None:
+    outcome = outcomes["kernel killed"]
+    assert outcome.returncode == 0 and score(outcome) == (5, 5)
+    assert any("made the kernel die" in note for note in outcome.report["notebooks"][0]["notes"])
+
+
+@pytest.mark.parametrize("case, reason", [
+    ("invalid JSON", "not a notebook: invalid JSON"),
+    ("empty file", "empty file"),
+    ("missing file", "no such file"),
+    ("not our assignment", "not one of our assignments"),
+])
+def test_ungradable_files_exit_2_with_a_one_line_reason(outcomes: dict[str, Outcome], case: str, reason: str) -> None:
+    outcome = outcomes[case]
+    assert outcome.returncode == 2
+    assert outcome.stderr.count("\n") == 1 and f"cannot grade: {reason}" in outcome.stderr
+    notebook = outcome.report["notebooks"][0]
+    assert notebook["graded"] is False and reason in notebook["error"]
+
+
+def test_a_folder_is_graded_as_a_class(tmp_path: Path) -> None:
+    """Two students and an empty file in one folder, two at a time: a table, and exit 2 for the bad file."""
+    variant(SOLUTION_01, tmp_path / "alice.ipynb")
+    variant(EXERCISE_01, tmp_path / "bob.ipynb")
+    _write(tmp_path / "carol.ipynb", "")
+    outcome = grade([str(tmp_path)], ["--jobs", "2"], tmp_path / "class.json")
+    assert outcome.returncode == 2
+    lines = outcome.stdout.splitlines()
+    assert lines[0] == "01_rnn_equation: 2 notebooks"
+    assert lines[1].split() == ["student", "1.1", "1.2", "1.3", "1.4", "1.5", "score"]
+    assert lines[2].split() == ["alice.ipynb"] + ["✓"] * 5 + ["5/5"]
+    assert lines[3].split() == ["bob.ipynb"] + ["✗"] * 5 + ["0/5"]
+    assert lines[-1] == f"{tmp_path / 'carol.ipynb'}: cannot grade: empty file"
+    assert outcome.report["totals"] == {"notebooks": 3, "graded": 2, "full_marks": 1}

@@ -95,6 +95,14 @@ def check_state_pair(module: str, hx: object) -> None:
         raise TypeError(f"{module}: expected the state hx to be a tuple (h_0, c_0), got {got}")
 
 
+def init_uniform(module: nn.Module, hidden_size: int) -> None:
+    """torch's initialisation of its recurrent modules: every parameter ~ U(-1/sqrt(hidden_size),
+    1/sqrt(hidden_size)), drawn in registration order (so the same seed gives torch's values)."""
+    bound = 1 / math.sqrt(hidden_size)
+    for weight in module.parameters():
+        nn.init.uniform_(weight, -bound, bound)
+
+
 class RNNCellBase(nn.Module):
     """Parameters weight_ih (gates * hidden_size, input_size), weight_hh (gates * hidden_size, hidden_size),
     bias_ih, bias_hh (gates * hidden_size,), all ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)) as in torch."""
@@ -111,9 +119,7 @@ class RNNCellBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        bound = 1 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
+        init_uniform(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -6,7 +6,6 @@ three input forms. Every input is run as a packed sequence: a padded batch (L, N
 of N rows each. A subclass says only how many gates it has, how one step updates its state and what its
 state is (LSTM: h and c); the steps are ``recurrent_lib.cells``'s.
 """
-import math
 import numbers
 import warnings
 from typing import NamedTuple
@@ -17,7 +16,7 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
 from recurrent_lib.cells import (check_input, check_nonlinearity, check_state, check_state_pair, gru_step,
-                                 lstm_step, rnn_step)
+                                 init_uniform, lstm_step, rnn_step)
 
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM
 
@@ -73,10 +72,7 @@ class RNNBase(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Every parameter ~ U(-1/sqrt(hidden_size), 1/sqrt(hidden_size)), drawn in registration order."""
-        bound = 1 / math.sqrt(self.hidden_size)
-        for weight in self.parameters():
-            nn.init.uniform_(weight, -bound, bound)
+        init_uniform(self, self.hidden_size)
 
     def extra_repr(self) -> str:
         s = f"{self.input_size}, {self.hidden_size}"

@@ -10,26 +10,10 @@ from torch.func import functional_call
 import recurrent_lib
 from recurrent_lib.cells import gru_step, lstm_step, rnn_step
 
+from twins import make_pair, one_thread  # noqa: F401 (one_thread: an autouse fixture)
+
 KINDS = ["RNNCell", "LSTMCell", "GRUCell"]
 TOL = {"atol": 1e-9, "rtol": 1e-9}
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """The tensors here are tiny: one intra-op thread is several times faster than two competing for cores."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
-def make_pair(kind: str, *args, seed: int = 0, **kwargs) -> tuple[nn.Module, nn.Module]:
-    """torch's cell and ours, each built right after seeding torch's CPU generator with ``seed`` (what
-    torch.manual_seed does on a CPU, without queueing GPU seeds, which is slow to do hundreds of times)."""
-    torch.default_generator.manual_seed(seed)
-    reference = getattr(nn, kind)(*args, **kwargs)
-    torch.default_generator.manual_seed(seed)
-    return reference, getattr(recurrent_lib, kind)(*args, **kwargs)
 
 
 def flat(result: torch.Tensor | tuple[torch.Tensor, ...]) -> list[torch.Tensor]:

@@ -82,6 +82,15 @@ class RNNBase(nn.Module):
                 s += f", {name}={getattr(self, name)}"
         return s
 
+    @property
+    def all_weights(self) -> list[list[nn.Parameter]]:
+        """The parameters of each layer and direction, in torch's order (l0, l0_reverse, l1, ...)."""
+        return [[p for p in self._weights(layer, suffix) if p is not None]
+                for layer in range(self.num_layers) for suffix in self._suffixes()]
+
+    def flatten_parameters(self) -> None:
+        """Like torch's on a CPU: nothing to do (torch packs the weights into one buffer for cuDNN; we never do)."""
+
     def step(self, x: Tensor, state: State, w: Weights) -> State:
         """One time step of one layer in one direction. x: (batch, layer input size), state: tensors
         (batch, size) -> the new state; its first tensor is the step's output."""
@@ -133,6 +142,10 @@ class RNNBase(nn.Module):
     def _suffixes(self) -> tuple[str, ...]:
         return ("", "_reverse") if self.bidirectional else ("",)
 
+    def _weights(self, layer: int, suffix: str) -> Weights:
+        return Weights(*(getattr(self, f"{name}_l{layer}{suffix}", None)
+                         for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")))
+
     def _initial_state(self, hx: Tensor | tuple[Tensor, Tensor] | None, batch: int, batched: bool,
                        data: Tensor) -> State:
         """Check hx and return it as tensors (num_layers * num_directions, batch, size); zeros if None."""
@@ -159,8 +172,7 @@ class RNNBase(nn.Module):
             outputs = []
             for direction, suffix in enumerate(self._suffixes()):
                 k = layer * len(self._suffixes()) + direction
-                w = Weights(*(getattr(self, f"{name}_l{layer}{suffix}", None)
-                              for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")))
+                w = self._weights(layer, suffix)
                 output, final = self._run_direction(data, batch_sizes, tuple(s[k] for s in state), w, suffix != "")
                 outputs.append(output)
                 finals.append(final)

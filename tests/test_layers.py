@@ -357,3 +357,14 @@ def test_every_tensor_is_made_on_the_inputs_device(kind):
         output = output.data if isinstance(output, PackedSequence) else output
         assert output.device.type == "meta" and output.shape == output_shape
         assert all(s.device.type == "meta" for s in states_of(state))
+
+
+@pytest.mark.parametrize("kind, args, kwargs", CONSTRUCTIONS)
+def test_all_weights_and_flatten_parameters_as_torchs(kind, args, kwargs):
+    reference, twin = make_pair(kind, *args, **kwargs)
+    reference.flatten_parameters()
+    twin.flatten_parameters()
+    assert [[p.shape for p in ps] for ps in twin.all_weights] == [[p.shape for p in ps] for ps in reference.all_weights]
+    for ours, theirs in zip(twin.all_weights, reference.all_weights, strict=True):
+        for p, q in zip(ours, theirs, strict=True):
+            torch.testing.assert_close(p, q, rtol=0, atol=0)

@@ -3,7 +3,7 @@
 - :class:`TutorialRNN`, :func:`tutorial_train_step`, :func:`tutorial_predict`: the hand-written
   network of the PyTorch "classifying names" tutorial (and of the seed report), trained one name at
   a time with manual SGD.
-- :class:`SequenceClassifier`: any recurrent layer (``torch.nn.RNN/LSTM/GRU`` or
+- :class:`SequenceClassifier` (and :class:`SequenceRegressor`, its read-out without softmax): any recurrent layer (``torch.nn.RNN/LSTM/GRU`` or
   ``recurrent_lib``'s twins) plus a linear read-out of the last layer's final hidden state;
   it takes whole (packed) batches, so :func:`recurrent_lib.train.fit` can train it.
 """
@@ -102,7 +102,7 @@ class SequenceClassifier(nn.Module):
         super().__init__()
         if not all(hasattr(rnn, attr) for attr in ("hidden_size", "num_layers", "bidirectional")):
             raise TypeError(
-                "SequenceClassifier needs a recurrent layer that runs whole sequences "
+                f"{type(self).__name__} needs a recurrent layer that runs whole sequences "
                 "(torch.nn.RNN/LSTM/GRU or recurrent_lib.RNN/LSTM/GRU, with hidden_size, num_layers and "
                 f"bidirectional attributes), got {type(rnn).__name__}"
             )
@@ -112,9 +112,28 @@ class SequenceClassifier(nn.Module):
         self.out = nn.Linear(state_size * self.directions, n_classes)
         self.softmax = nn.LogSoftmax(dim=-1)
 
-    def forward(self, inputs: PackedSequence | Tensor) -> Tensor:
+    def last_state(self, inputs: PackedSequence | Tensor) -> Tensor:
+        """The last layer's final hidden state (B, directions * H), both directions concatenated."""
         _, state = self.rnn(inputs)
         h_n = state[0] if isinstance(state, tuple) else state  # LSTM returns (h_n, c_n)
         # h_n: (num_layers * directions, B, H), the last layer's directions last
-        last = torch.cat(tuple(h_n[-self.directions:]), dim=-1)
-        return self.softmax(self.out(last))
+        return torch.cat(tuple(h_n[-self.directions:]), dim=-1)
+
+    def forward(self, inputs: PackedSequence | Tensor) -> Tensor:
+        return self.softmax(self.out(self.last_state(inputs)))
+
+
+class SequenceRegressor(SequenceClassifier):
+    """The same read-out without the softmax, for a regression target (e.g. the adding problem):
+
+        y = W_out h_n + b_out
+
+    forward(inputs) -> (B,) when ``n_outputs=1`` (the default), else (B, n_outputs).
+    """
+
+    def __init__(self, rnn: nn.Module, n_outputs: int = 1) -> None:
+        super().__init__(rnn, n_outputs)
+
+    def forward(self, inputs: PackedSequence | Tensor) -> Tensor:
+        y = self.out(self.last_state(inputs))
+        return y.squeeze(-1) if y.shape[-1] == 1 else y

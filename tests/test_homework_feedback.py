@@ -14,8 +14,8 @@ from recurrent_lib.classifiers import tutorial_train_step
 from recurrent_lib.data import ALPHABET, N_LETTERS, name_to_tensor
 from recurrent_lib.homework import EXERCISES, CheckFailure, check
 from recurrent_lib.homework.feedback import difference, expect_close, expect_finite, expect_tensor
-from recurrent_lib.homework.rnn_equation import forward_cases, stacked_cases, unroll
-from recurrent_lib.homework.training_an_rnn import _train_model, confusion_counts, reference_train_step
+from recurrent_lib.homework.checks.rnn_equation import forward_cases, stacked_cases, unroll
+from recurrent_lib.homework.checks.training_an_rnn import _train_model, confusion_counts, reference_train_step
 from recurrent_lib.homework.wire import Foreign, Raised, call, decode, encode
 from recurrent_lib.plots import confusion_matrix
 

@@ -1,11 +1,24 @@
-"""The registry of assignments, and ``check``: the call every check cell of a homework notebook makes."""
+"""The registry of assignments, and ``check``: the call every check cell of a homework notebook makes.
+
+Every module of ``recurrent_lib/homework/checks/`` defines one ``ASSIGNMENT``; they are collected here,
+ordered by assignment name ("01_rnn_equation", "02_training_an_rnn", ...).
+"""
+import importlib
+import pkgutil
 from typing import Any
 
-from . import rnn_equation, training_an_rnn
+from . import checks
 from .exercise import Assignment, Exercise
 from .feedback import CheckFailure
 
-ASSIGNMENTS: dict[str, Assignment] = {a.name: a for a in (rnn_equation.ASSIGNMENT, training_an_rnn.ASSIGNMENT)}
+
+def _collect() -> dict[str, Assignment]:
+    found = [importlib.import_module(f"{checks.__name__}.{module.name}").ASSIGNMENT
+             for module in pkgutil.iter_modules(checks.__path__)]
+    return {a.name: a for a in sorted(found, key=lambda a: a.name)}
+
+
+ASSIGNMENTS: dict[str, Assignment] = _collect()
 EXERCISES: dict[str, Exercise] = {e.id: e for a in ASSIGNMENTS.values() for e in a.exercises}
 
 

@@ -10,9 +10,9 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .exercise import Assignment, Exercise
-from .feedback import CheckFailure, describe, expect_close, expect_int, expect_pair, expect_tensor, returned, shape_text
-from .wire import JSON, call
+from ..exercise import Assignment, Exercise
+from ..feedback import CheckFailure, describe, expect_close, expect_int, expect_pair, expect_tensor, returned, shape_text
+from ..wire import JSON, call
 
 Tensors = dict[str, Tensor]
 MATMUL_HINT = ("x_t is (batch, input_size) and W_ih is (hidden_size, input_size): the batched step is "

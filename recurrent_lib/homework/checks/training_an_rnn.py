@@ -16,10 +16,10 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from recurrent_lib.classifiers import TutorialRNN, tutorial_predict
 from recurrent_lib.data import ALPHABET, N_LETTERS, name_to_tensor, names_to_padded
 
-from .exercise import Assignment, Exercise
-from .feedback import (CheckFailure, close, describe, difference, expect_close, expect_float, expect_tensor,
+from ..exercise import Assignment, Exercise
+from ..feedback import (CheckFailure, close, describe, difference, expect_close, expect_float, expect_tensor,
                        returned, shape_text)
-from .wire import JSON, Raised, call, encode
+from ..wire import JSON, Raised, call, encode
 
 
 def _seeded_model(seed: int, hidden_size: int, n_classes: int) -> TutorialRNN:

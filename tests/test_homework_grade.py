@@ -16,6 +16,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
+from recurrent_lib.homework import ASSIGNMENTS
+
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION_01 = ROOT / "solutions" / "01_rnn_equation.ipynb"
 SOLUTION_02 = ROOT / "solutions" / "02_training_an_rnn.ipynb"
@@ -60,7 +62,8 @@ def build_cases(folder: Path) -> dict[str, tuple[list[str], list[str]]]:
     s1, e1 = SOLUTION_01, EXERCISE_01
     loop = "while True:\n    pass"
     cases = {
-        "solution 01": [s1], "solution 02": [SOLUTION_02], "exercise 01": [e1], "exercise 02": [EXERCISE_02],
+        **{f"solution {name}": [ROOT / "solutions" / f"{name}.ipynb"] for name in ASSIGNMENTS},
+        **{f"exercise {name}": [ROOT / "exercises" / f"{name}.ipynb"] for name in ASSIGNMENTS},
         "syntax error": [variant(s1, folder / "syntax_01_rnn_equation.ipynb", replace={
             "rnn_forward": "def rnn_forward(x, h_0, W_ih, W_hh, b_ih, b_hh)\n    return x"})],
         "endless loop": [variant(s1, folder / "loop_01_rnn_equation.ipynb",
@@ -157,9 +160,9 @@ def test_no_grading_crashes(outcomes: dict[str, Outcome]) -> None:
         assert "Traceback" not in outcome.stdout + outcome.stderr, f"{case}: {outcome.stderr}"
 
 
-@pytest.mark.parametrize("case, points", [("solution 01", 5), ("solution 02", 6)])
-def test_solutions_score_full_marks(outcomes: dict[str, Outcome], case: str, points: int) -> None:
-    outcome = outcomes[case]
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_solutions_score_full_marks(outcomes: dict[str, Outcome], name: str) -> None:
+    outcome, points = outcomes[f"solution {name}"], ASSIGNMENTS[name].points
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr
     assert score(outcome) == (points, points)
     lines = outcome.stdout.strip().splitlines()
@@ -167,16 +170,16 @@ def test_solutions_score_full_marks(outcomes: dict[str, Outcome], case: str, poi
     assert sum(line.startswith("✓ ") for line in lines) == points
 
 
-@pytest.mark.parametrize("case, points", [("exercise 01", 5), ("exercise 02", 6)])
-def test_generated_exercises_score_zero(outcomes: dict[str, Outcome], case: str, points: int) -> None:
-    outcome = outcomes[case]
+@pytest.mark.parametrize("name", list(ASSIGNMENTS))
+def test_generated_exercises_score_zero(outcomes: dict[str, Outcome], name: str) -> None:
+    outcome, points = outcomes[f"exercise {name}"], ASSIGNMENTS[name].points
     assert outcome.returncode == 1
     assert score(outcome) == (0, points)
     assert all("not implemented yet" in e["message"] for e in exercises_of(outcome).values())
 
 
 def test_grading_a_notebook_stays_within_budget(outcomes: dict[str, Outcome]) -> None:
-    for case in ("solution 01", "solution 02", "exercise 01", "exercise 02"):
+    for case in (f"{kind} {name}" for kind in ("solution", "exercise") for name in ASSIGNMENTS):
         assert outcomes[case].report["notebooks"][0]["seconds"] < GRADING_BUDGET_S, case
 
 

@@ -62,15 +62,19 @@ def gru_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
     return (1 - z) * n + z * h
 
 
-def check_nonlinearity(module: str, nonlinearity: str) -> None:
-    if nonlinearity not in ACTIVATIONS:
-        raise ValueError(f"{module}: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+def check_nonlinearity(module: str, nonlinearity: object, error: type[Exception] = ValueError) -> None:
+    """'tanh' or 'relu'; torch refuses anything else when it builds an RNN (ValueError) and when it runs an
+    RNNCell (RuntimeError), so the error type is the caller's."""
+    if not isinstance(nonlinearity, str) or nonlinearity not in ACTIVATIONS:
+        raise error(f"{module}: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
 
 
-def check_input(module: str, x: Tensor, input_size: int, dtype: torch.dtype) -> None:
-    """The input's features (last dimension) and dtype must match the module's parameters."""
+def check_input(module: str, x: Tensor, input_size: int, dtype: torch.dtype,
+                dtype_error: type[Exception] = RuntimeError) -> None:
+    """The input's features (last dimension) and dtype must match the module's parameters (a wrong dtype is a
+    RuntimeError for torch's cells, a ValueError for its layers: ``dtype_error``)."""
     if x.dtype != dtype:
-        raise ValueError(f"{module}: expected input of dtype {dtype} (the parameters' dtype), got {x.dtype}; "
+        raise dtype_error(f"{module}: expected input of dtype {dtype} (the parameters' dtype), got {x.dtype}; "
                          f"convert the input with input.to({dtype}) or the module with module.to({x.dtype})")
     if x.size(-1) != input_size:
         raise RuntimeError(f"{module}: expected input with {input_size} features in its last dimension "
@@ -85,20 +89,23 @@ def check_state(module: str, name: str, state: object, shape: tuple[int, ...], m
     if tuple(state.shape) != shape:
         raise RuntimeError(f"{module}: expected {name} of shape {shape} = {meaning}, got {tuple(state.shape)}")
     if state.dtype != dtype:
-        raise ValueError(f"{module}: expected {name} of dtype {dtype} (the input's dtype), got {state.dtype}")
+        raise RuntimeError(f"{module}: expected {name} of dtype {dtype} (the input's dtype), got {state.dtype}")
 
 
 def check_state_pair(module: str, hx: object) -> None:
-    """An LSTM's state is a pair (h, c)."""
-    if not (isinstance(hx, tuple | list) and len(hx) == 2):
-        got = f"{type(hx).__name__} of length {len(hx)}" if isinstance(hx, tuple | list) else type(hx).__name__
-        raise TypeError(f"{module}: expected the state hx to be a tuple (h_0, c_0), got {got}")
+    """An LSTM's state is a pair (h, c): torch says RuntimeError for a tuple of another length; for anything
+    else its error is an accident of its code (IndexError, AttributeError), so the twin says TypeError."""
+    if not isinstance(hx, tuple | list):
+        raise TypeError(f"{module}: expected the state hx to be a tuple (h_0, c_0), got {type(hx).__name__}")
+    if len(hx) != 2:
+        raise RuntimeError(f"{module}: expected the state hx to be a tuple (h_0, c_0), got {type(hx).__name__} "
+                           f"of length {len(hx)}")
 
 
 def init_uniform(module: nn.Module, hidden_size: int) -> None:
     """torch's initialisation of its recurrent modules: every parameter ~ U(-1/sqrt(hidden_size),
     1/sqrt(hidden_size)), drawn in registration order (so the same seed gives torch's values)."""
-    bound = 1 / math.sqrt(hidden_size)
+    bound = 1 / math.sqrt(hidden_size) if hidden_size > 0 else 0.0  # torch builds a cell of hidden_size 0 too
     for weight in module.parameters():
         nn.init.uniform_(weight, -bound, bound)
 
@@ -153,13 +160,13 @@ class RNNCell(RNNCellBase):
 
     def __init__(self, input_size: int, hidden_size: int, bias: bool = True, nonlinearity: str = "tanh",
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
-        check_nonlinearity(type(self).__name__, nonlinearity)
         super().__init__(input_size, hidden_size, bias, num_chunks=1, device=device, dtype=dtype)
-        self.nonlinearity = nonlinearity
+        self.nonlinearity = nonlinearity  # checked when the cell runs, as torch does
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         """input: (batch, input_size) or (input_size,); hx: (batch, hidden_size) or (hidden_size,), zeros
         if None -> h': (batch, hidden_size) or (hidden_size,)."""
+        check_nonlinearity(type(self).__name__, self.nonlinearity, RuntimeError)
         x, h = self._batched(input, None if hx is None else (hx,), n_states=1)
         h = rnn_step(x, h, self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh, self.nonlinearity)
         return h if input.dim() == 2 else h.squeeze(0)

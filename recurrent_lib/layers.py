@@ -7,6 +7,7 @@ of N rows each. A subclass says only how many gates it has, how one step updates
 state is (LSTM: h and c); the steps are ``recurrent_lib.cells``'s.
 """
 import numbers
+import operator
 import warnings
 from typing import NamedTuple
 
@@ -19,6 +20,55 @@ from recurrent_lib.cells import (check_input, check_nonlinearity, check_state, c
                                  init_uniform, lstm_step, rnn_step)
 
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM
+
+
+def check_arguments(module: str, input_size: object, hidden_size: object, num_layers: object, bias: object,
+                    batch_first: object, dropout: object, proj_size: object) -> None:
+    """torch.nn.RNNBase's checks of its arguments, in its order and with its exception types (so the twins
+    accept and refuse exactly what torch does), in words that say what was expected and what arrived."""
+    try:
+        float(dropout)
+    except (TypeError, ValueError) as error:
+        raise type(error)(f"{module}: expected dropout to be a number in [0, 1], got {dropout!r}") from None
+    if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
+        raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
+                         "element being zeroed")  # torch's words, already clear
+    if dropout > 0 and num_layers == 1:
+        warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
+                      f"expects num_layers greater than 1, but got dropout={dropout} and "
+                      f"num_layers={num_layers}", stacklevel=4)
+    for name, value in (("bias", bias), ("batch_first", batch_first)):
+        if not isinstance(value, bool):
+            raise TypeError(f"{module}: expected {name} to be True or False, got {value!r}")
+    for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
+        if not isinstance(value, int):
+            raise TypeError(f"{module}: expected {name} to be an int, got {value!r}")
+        if value <= 0:
+            raise ValueError(f"{module}: expected {name} to be an integer >= 1, got {value!r}")
+    try:
+        if num_layers <= 0:
+            raise ValueError(f"{module}: expected num_layers to be an integer >= 1, got {num_layers!r}")
+        operator.index(num_layers)
+    except TypeError:
+        raise TypeError(f"{module}: expected num_layers to be an int, got {num_layers!r}") from None
+    try:
+        negative, too_large = proj_size < 0, proj_size >= hidden_size
+    except TypeError:
+        raise TypeError(f"{module}: expected proj_size to be an int, got {proj_size!r}") from None
+    if negative:
+        raise ValueError(f"{module}: expected proj_size to be an integer >= 0, got {proj_size!r}")
+    if too_large:
+        raise ValueError(f"{module}: expected proj_size < hidden_size={hidden_size}, got {proj_size!r}")
+    if proj_size and (isinstance(proj_size, bool) or not hasattr(type(proj_size), "__index__")):
+        raise TypeError(f"{module}: expected proj_size to be an int, got {proj_size!r}")
+
+
+def refuse_projection(module: str, unexpected: dict[str, object]) -> None:
+    """torch's RNN and GRU refuse ``proj_size`` (ValueError); any other unknown keyword is a TypeError."""
+    if "proj_size" in unexpected:
+        raise ValueError(f"{module}: proj_size is only supported for LSTM, not RNN or GRU")
+    if unexpected:
+        raise TypeError(f"{module}.__init__() got an unexpected keyword argument {next(iter(unexpected))!r}")
 
 
 class Weights(NamedTuple):
@@ -40,20 +90,9 @@ class RNNBase(nn.Module):
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False, proj_size: int = 0,
                  device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
         super().__init__()
-        module = type(self).__name__
-        for name, value, least in (("input_size", input_size, 1), ("hidden_size", hidden_size, 1),
-                                   ("num_layers", num_layers, 1), ("proj_size", proj_size, 0)):
-            if not isinstance(value, int) or isinstance(value, bool) or value < least:
-                raise ValueError(f"{module}: expected {name} to be an integer >= {least}, got {value!r}")
-        if proj_size >= hidden_size:
-            raise ValueError(f"{module}: expected proj_size < hidden_size={hidden_size}, got {proj_size}")
-        if not isinstance(dropout, numbers.Number) or isinstance(dropout, bool) or not 0 <= dropout <= 1:
-            raise ValueError("dropout should be a number in range [0, 1] representing the probability of an "
-                             "element being zeroed")
-        if dropout > 0 and num_layers == 1:
-            warnings.warn("dropout option adds dropout after all but last recurrent layer, so non-zero dropout "
-                          f"expects num_layers greater than 1, but got dropout={dropout} and "
-                          f"num_layers={num_layers}", stacklevel=2)
+        check_arguments(type(self).__name__, input_size, hidden_size, num_layers, bias, batch_first, dropout,
+                        proj_size)
+        num_layers, proj_size = operator.index(num_layers), operator.index(proj_size) if proj_size else 0
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout = bias, batch_first, float(dropout)
         self.bidirectional, self.proj_size = bidirectional, proj_size
@@ -123,7 +162,7 @@ class RNNBase(nn.Module):
             data, batch_sizes = x.reshape(-1, x.size(-1)), [x.size(1)] * x.size(0)
             sorted_indices = unsorted_indices = None
         batched = packed or input.dim() == 3
-        check_input(module, data, self.input_size, self.weight_ih_l0.dtype)
+        check_input(module, data, self.input_size, self.weight_ih_l0.dtype, dtype_error=ValueError)
         state = self._initial_state(hx, batch_sizes[0], batched, data)
         if sorted_indices is not None:  # hx is in the caller's batch order, packed rows are sorted by length
             state = tuple(s.index_select(1, sorted_indices) for s in state)
@@ -204,7 +243,9 @@ class RNN(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, nonlinearity: str = "tanh",
                  bias: bool = True, batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None,
+                 **unexpected: object) -> None:
+        refuse_projection(type(self).__name__, unexpected)
         check_nonlinearity(type(self).__name__, nonlinearity)
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
@@ -233,7 +274,9 @@ class GRU(RNNBase):
 
     def __init__(self, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
                  batch_first: bool = False, dropout: float = 0.0, bidirectional: bool = False,
-                 device: torch.device | str | None = None, dtype: torch.dtype | None = None) -> None:
+                 device: torch.device | str | None = None, dtype: torch.dtype | None = None,
+                 **unexpected: object) -> None:
+        refuse_projection(type(self).__name__, unexpected)
         super().__init__(input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional,
                          device=device, dtype=dtype)
 

@@ -123,3 +123,32 @@ def test_solutions_carry_nbgrader_metadata_and_one_check_cell_per_exercise(solut
             checked.append((exercise_id, tuple(names.split(", "))))
     assert checked == [(exercise.id, exercise.names) for exercise in assignment.exercises]
     assert sum(nbgrader(c)["solution"] for c in graded) == len(assignment.exercises)
+
+
+@pytest.mark.parametrize("solution_path", SOLUTIONS, ids=lambda p: p.stem)
+def test_exercise_cells_are_locked_as_nbgrader_releases_them(solution_path: Path) -> None:
+    """Check cells: not editable, not deletable; solution cells: not deletable; other cells: as they were
+    (nbgrader's LockCells defaults), so JupyterLab keeps a student from removing a check by accident."""
+    solution = nbformat.read(solution_path, as_version=4)
+    exercise = nbformat.read(ROOT / "exercises" / solution_path.name, as_version=4)
+    flags = [(cell.metadata.get("editable"), cell.metadata.get("deletable")) for cell in exercise.cells]
+    for before, (editable, deletable) in zip(solution.cells, flags):
+        meta = nbgrader(before)
+        if meta.get("solution"):
+            assert (editable, deletable) == (None, False)
+        elif meta.get("grade") or meta.get("locked"):
+            assert (editable, deletable) == (False, False)
+        else:
+            assert (editable, deletable) == (None, None)
+    assert (False, False) in flags and (None, False) in flags
+
+
+def test_locking_follows_nbgrader_metadata_not_the_cell_source() -> None:
+    checked, solved, plain = new_code_cell("check('1.1', f)"), new_code_cell(f"{BEGIN}\nx = 1\n{END}"), new_code_cell("x")
+    checked.metadata["nbgrader"] = {"grade": True, "solution": False, "locked": True, "points": 1, "grade_id": "c",
+                                    "schema_version": 3}
+    solved.metadata["nbgrader"] = {"grade": False, "solution": True, "locked": False, "grade_id": "s",
+                                   "schema_version": 3}
+    cells = exercise_notebook(new_notebook(cells=[checked, solved, plain])).cells
+    assert [(c.metadata.get("editable"), c.metadata.get("deletable")) for c in cells] == [
+        (False, False), (None, False), (None, None)]

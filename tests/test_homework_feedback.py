@@ -312,3 +312,241 @@ def test_the_references_agree_with_torch_and_the_library() -> None:
     for p, q in zip(mine.parameters(), library.parameters()):
         torch.testing.assert_close(p, q)
     assert N_LETTERS == len(ALPHABET) == 57
+
+
+# ------------------------------------------------------------- the student trial's mistakes (issue 10)
+# Each answer below is written into a fresh namespace, as a notebook's cells would be, so that the check
+# of a later exercise meets the student's earlier functions by name.
+
+def notebook(source: str) -> dict:
+    """The globals after running ``source`` as a notebook's cells would (imports included)."""
+    namespace: dict = {}
+    exec("import numpy as np\nimport torch\nimport torch.nn.functional as F\n"
+         "from recurrent_lib.data import ALPHABET, N_LETTERS\n"
+         "from torch.nn.utils.rnn import pack_sequence\n" + source, namespace)
+    return namespace
+
+
+STEP = """
+def rnn_step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    return torch.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)
+"""
+FORWARD = """
+def rnn_forward(x, h_0, W_ih, W_hh, b_ih, b_hh):
+    h_t, states = h_0, []
+    for x_t in x:
+        h_t = rnn_step(x_t, h_t, W_ih, W_hh, b_ih, b_hh)
+        states.append(h_t)
+    return torch.stack(states), h_t
+"""
+STACKED = """
+def stacked_rnn_forward(rnn, x):
+    h_0 = torch.zeros(x.shape[1], rnn.hidden_size)
+    layer_input, finals = x, []
+    for k in range(rnn.num_layers):
+        weights = [getattr(rnn, f"{name}_l{k}") for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")]
+        layer_input, h_last = rnn_forward(layer_input, h_0, *weights)
+        finals.append(h_last)
+    return layer_input, torch.stack(finals)
+"""
+
+
+def test_1_1_a_float64_step_is_refused_with_the_reason() -> None:
+    ns = notebook(STEP.replace("return torch.tanh(", "return torch.tanh(x_t.double() @ W_ih.T.double() + 0 * ("
+                               ).replace("+ b_hh)", "+ b_hh))"))
+    assert "of dtype torch.float32, got torch.float64: every input here is float32" in failure("1.1", ns["rnn_step"])
+
+
+def test_1_1_the_transpose_hint_fires_only_on_a_matrix_product_error() -> None:
+    ns = notebook("def rnn_step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
+                  "    return torch.tanh(W_ih @ x_t + b_ih + h_prev @ W_hh.T + b_hh)")
+    assert "mat1 and mat2 shapes cannot be multiplied" in failure("1.1", ns["rnn_step"])
+    assert "the batched step is x_t @ W_ih.T" in failure("1.1", ns["rnn_step"])
+    ns = notebook("def rnn_step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):\n"
+                  "    return torch.tanh(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh).reshape(3, -1, 7)")
+    message = failure("1.1", ns["rnn_step"])
+    assert "raised RuntimeError: shape '[3, -1, 7]' is invalid" in message and "the batched step" not in message
+
+
+def test_1_2_is_judged_with_the_reference_step_and_1_3_with_the_reference_loop() -> None:
+    ns = notebook(STEP.replace(" + b_hh)", ")") + FORWARD + STACKED)  # rnn_step forgets b_hh
+    students = dict(ns)
+    assert "you forgot the hidden bias b_hh" in failure("1.1", ns["rnn_step"])
+    check("1.2", ns["rnn_forward"])
+    check("1.3", ns["stacked_rnn_forward"])
+    assert ns == students  # the student's functions are back in place
+
+
+def test_an_off_by_one_loop_fails_1_2_only() -> None:
+    off_by_one = FORWARD.replace("        h_t = rnn_step(x_t, h_t, W_ih, W_hh, b_ih, b_hh)\n        states.append(h_t)",
+                                 "        states.append(h_t)\n        h_t = rnn_step(x_t, h_t, W_ih, W_hh, b_ih, b_hh)")
+    assert off_by_one != FORWARD
+    ns = notebook(STEP + off_by_one + STACKED)
+    students = dict(ns)
+    assert "output[t] holds the state before step t (h_0 first)" in failure("1.2", ns["rnn_forward"])
+    check("1.3", ns["stacked_rnn_forward"])
+    assert ns == students
+
+
+def test_the_reference_is_removed_again_where_the_student_defined_none() -> None:
+    ns = notebook(STACKED)
+    check("1.3", ns["stacked_rnn_forward"])
+    assert "rnn_forward" not in ns and "rnn_step" not in ns
+
+
+def test_1_2_a_pair_in_the_wrong_order_is_named_as_such() -> None:
+    ns = notebook(STEP + FORWARD.replace("return torch.stack(states), h_t", "return h_t, torch.stack(states)"))
+    assert "the pair is in the wrong order: return (output, h_n)" in failure("1.2", ns["rnn_forward"])
+
+
+def test_1_2_filling_a_wrongly_shaped_tensor_gets_its_own_hint_not_the_transpose_one() -> None:
+    ns = notebook(STEP + "def rnn_forward(x, h_0, W_ih, W_hh, b_ih, b_hh):\n"
+                  "    out, h = torch.zeros(x.shape[0], W_hh.shape[0]), h_0\n"
+                  "    for t in range(x.shape[0]):\n"
+                  "        h = rnn_step(x[t], h, W_ih, W_hh, b_ih, b_hh)\n"
+                  "        out[t] = h\n"
+                  "    return out, h\n")
+    message = failure("1.2", ns["rnn_forward"])
+    assert "a preallocated output must be (seq_len, batch, hidden_size)" in message
+    assert "the batched step" not in message
+
+
+def test_1_2_a_float64_sequence_is_refused() -> None:
+    ns = notebook(STEP + FORWARD.replace("return torch.stack(states), h_t",
+                                         "return torch.stack(states).double(), h_t.double()"))
+    assert "of dtype torch.float32, got torch.float64" in failure("1.2", ns["rnn_forward"])
+
+
+def test_1_3_a_pair_in_the_wrong_order_is_named_even_where_both_have_the_same_shape() -> None:
+    ns = notebook(STEP + FORWARD + STACKED.replace("return layer_input, torch.stack(finals)",
+                                                   "return torch.stack(finals), layer_input"))
+    assert "(3, 1, 4)): the pair is in the wrong order" in failure("1.3", ns["stacked_rnn_forward"])
+
+
+def test_1_4_numpy_and_torch_integers_are_accepted_a_float_is_not() -> None:
+    import numpy as np
+    check("1.4", lambda *args, **kwargs: np.int64(count(*args, **kwargs)))
+    check("1.4", lambda *args, **kwargs: torch.tensor(count(*args, **kwargs)))
+    assert "to be an int, got a Tensor of shape () (use int(...) or .item())" in failure(
+        "1.4", lambda *args, **kwargs: torch.tensor(float(count(*args, **kwargs))))
+    assert "to be an int, got a numpy.float64 (36.0)" in failure(
+        "1.4", lambda *args, **kwargs: np.float64(count(*args, **kwargs)))
+
+
+def test_1_5_numpy_and_torch_integers_and_torch_size_are_accepted() -> None:
+    import numpy as np
+    check("1.5", lambda *args, **kwargs: tuple(tuple(np.int64(n) for n in shape) for shape in shapes(*args, **kwargs)))
+    check("1.5", lambda *args, **kwargs: tuple(torch.Size(shape) for shape in shapes(*args, **kwargs)))
+    check("1.5", lambda *args, **kwargs: tuple(tuple(torch.tensor(n) for n in shape) for shape in shapes(*args, **kwargs)))
+    assert "expected output_shape as a tuple of ints, got a tuple holding a float (5.0)" in failure(
+        "1.5", lambda *args, **kwargs: tuple(tuple(float(n) for n in shape) for shape in shapes(*args, **kwargs)))
+
+
+ENCODE = """
+def encode_name(name):
+    tensor = torch.zeros(len(name), 1, N_LETTERS)
+    for position, letter in enumerate(name):
+        if letter not in ALPHABET:
+            raise ValueError(f"{letter!r} is not in ALPHABET")
+        tensor[position, 0, ALPHABET.index(letter)] = 1
+    return tensor
+"""
+CLASSIFY = """
+def classify(model, name_tensor):
+    hidden = model.init_hidden()
+    for x_t in name_tensor:
+        output, hidden = model(x_t, hidden)
+    return output
+"""
+TRAIN = """
+def train_step(model, name_tensor, label, lr=0.005):
+    model.zero_grad()
+    loss = F.nll_loss(classify(model, name_tensor), torch.tensor([label]))
+    loss.backward()
+    with torch.no_grad():
+        for p in model.parameters():
+            p -= lr * p.grad
+    return loss.item()
+"""
+PACK = """
+def pack_names(names):
+    return pack_sequence([encode_name(name).squeeze(1) for name in names], enforce_sorted=False)
+"""
+
+
+def test_2_1_a_float64_encoding_is_refused_because_the_model_is_float32() -> None:
+    ns = notebook(ENCODE.replace("torch.zeros(len(name), 1, N_LETTERS)",
+                                 "torch.zeros(len(name), 1, N_LETTERS, dtype=torch.float64)"))
+    assert "of dtype torch.float32, got torch.float64: the model's weights are float32" in failure(
+        "2.1", ns["encode_name"])
+
+
+def test_2_2_a_classify_without_a_graph_fails_2_2_not_2_3() -> None:
+    ns = notebook(CLASSIFY.replace("    hidden = model.init_hidden()\n    for x_t in name_tensor:\n"
+                                   "        output, hidden = model(x_t, hidden)",
+                                   "    with torch.no_grad():\n        hidden = model.init_hidden()\n"
+                                   "        for x_t in name_tensor:\n            output, hidden = model(x_t, hidden)")
+                  + TRAIN)
+    assert "autograd cannot backpropagate through them" in failure("2.2", ns["classify"])
+    check("2.3", ns["train_step"])
+
+
+def test_2_2_a_classify_without_memory_fails_2_2_not_2_3() -> None:
+    ns = notebook(CLASSIFY.replace("model(x_t, hidden)", "model(x_t, model.init_hidden())") + TRAIN)
+    assert "feed each step's hidden state into the next step" in failure("2.2", ns["classify"])
+    check("2.3", ns["train_step"])
+
+
+def test_2_2_the_whole_name_at_once_gets_the_one_letter_hint() -> None:
+    ns = notebook("def classify(model, name_tensor):\n    return model(name_tensor, model.init_hidden())[0]\n")
+    assert "the model reads one letter at a time" in failure("2.2", ns["classify"])
+
+
+def test_2_3_zeroing_the_gradients_after_backward_is_named() -> None:
+    ns = notebook(CLASSIFY + TRAIN.replace("    model.zero_grad()\n", "").replace(
+        "    loss.backward()\n", "    loss.backward()\n    model.zero_grad()\n"))
+    assert "zeroed the gradients after backward()" in failure("2.3", ns["train_step"])
+    ns = notebook(CLASSIFY + TRAIN.replace("    model.zero_grad()\n", "").replace(
+        "    loss.backward()\n", "    loss.backward()\n    model.zero_grad(set_to_none=False)\n"))
+    assert "left the parameters unchanged: it zeroed the gradients after backward()" in failure("2.3", ns["train_step"])
+
+
+def test_2_3_the_common_raw_pytorch_errors_get_the_course_hint() -> None:
+    ns = notebook(CLASSIFY + TRAIN.replace("torch.tensor([label])", "torch.tensor(label)"))
+    assert "torch.tensor([label]) with brackets" in failure("2.3", ns["train_step"])
+    ns = notebook(CLASSIFY + TRAIN.replace("    with torch.no_grad():\n        for p", "    if True:\n        for p"))
+    assert "update parameters inside `with torch.no_grad():`" in failure("2.3", ns["train_step"])
+    ns = notebook(CLASSIFY + TRAIN.replace("    loss.backward()\n", ""))
+    assert "p.grad is None until loss.backward() has run" in failure("2.3", ns["train_step"])
+
+
+def test_2_3_unchanged_parameters_after_a_real_backward_get_the_in_place_advice() -> None:
+    ns = notebook(CLASSIFY + TRAIN.replace("            p -= lr * p.grad", "            p = p - lr * p.grad"))
+    assert "left the parameters unchanged although backward() computed their gradients" in failure(
+        "2.3", ns["train_step"])
+
+
+def test_2_4_integer_division_argmin_and_argmax_over_the_wrong_dimension_are_named() -> None:
+    assert "integer division (//)" in failure("2.4", lambda lp, t: int((lp.argmax(dim=1) == t).sum()) // len(t))
+    assert "whose argmin is the target" in failure("2.4", lambda lp, t: (lp.argmin(dim=1) == t).float().mean().item())
+    assert "compare one prediction per row" in failure("2.4", lambda lp, t: (lp.argmax(dim=0) == t).float().mean().item())
+    assert "0.3000, expected 0.3750 (the fraction of rows" in failure("2.4", lambda lp, t: 0.3)
+    import numpy as np
+    check("2.4", lambda lp, t: np.float64((lp.argmax(dim=1) == t).float().mean().item()))
+
+
+def test_2_6_is_judged_with_the_reference_encoding_and_must_be_float32() -> None:
+    ns = notebook(ENCODE.replace("ALPHABET.index(letter)] = 1", "ALPHABET.index(letter) - 1] = 1") + PACK)
+    assert "off by one" in failure("2.1", ns["encode_name"])
+    check("2.6", ns["pack_names"])
+    ns = notebook(ENCODE + PACK.replace(".squeeze(1)", ".squeeze(1).double()"))
+    assert "of dtype torch.float32, got torch.float64: nn.RNN's weights are float32" in failure("2.6", ns["pack_names"])
+
+
+def test_an_endless_loop_is_stopped_by_the_check_cell_time_limit() -> None:
+    def endless(*args, **kwargs):
+        while True:
+            pass
+    with pytest.raises(CheckFailure, match=r"✗ Exercise 1\.4 \(counting parameters\): your code did not return "
+                                           r"within 0\.5 s"):
+        check("1.4", endless, seconds=0.5)

@@ -1,8 +1,9 @@
 """Command line: ``python -m recurrent_lib.homework build [--check]`` and ``... grade PATH...``.
 
 build   regenerate exercises/ from solutions/; with --check, change nothing and exit 1 if exercises/ is stale.
-grade   grade submitted notebooks (files or folders of them). One notebook: a line per exercise, then
-        "score: X/Y". Several: a table of students by exercises. Exit status 0 when every notebook has
+grade   grade submitted notebooks (files, folders of them, or nbgrader's submitted/ folder, laid out
+        <student>/<assignment>/*.ipynb). One notebook: a line per exercise, then "score: X/Y".
+        Several: a table of students by exercises. Exit status 0 when every notebook has
         full marks, 1 when one has not, 2 when a file could not be graded (the others are still graded).
 """
 import argparse
@@ -18,7 +19,7 @@ from pathlib import Path
 
 from .assignments import ASSIGNMENTS
 from .generate import build
-from .grade import DEFAULT_TIMEOUT, Grade, expand, grade_notebook
+from .grade import DEFAULT_TIMEOUT, Grade, grade_notebook, submissions
 
 ROOT = Path(__file__).resolve().parents[2]  # the course repository (the package is installed editable)
 
@@ -59,13 +60,13 @@ def run_build(solutions: Path, exercises: Path, check: bool) -> int:
 
 
 def run_grade(paths: list[str], timeout: int, json_out: Path | None, jobs: int) -> int:
-    files = expand(paths)
-    grade = partial(grade_notebook, timeout=timeout)
+    files = submissions(paths)
+    grade = partial(grade_submission, timeout=timeout)
     if jobs > 1 and len(files) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             grades = list(pool.map(grade, files))
     else:
-        grades = [grade(path) for path in files]
+        grades = [grade(file) for file in files]
     if len(grades) == 1:
         print_one(grades[0])
     else:
@@ -80,11 +81,16 @@ def run_grade(paths: list[str], timeout: int, json_out: Path | None, jobs: int) 
     return 0 if all(g.full_marks for g in grades) else 1
 
 
+def grade_submission(file: tuple[Path, str | None], timeout: int) -> Grade:
+    """grade_notebook for a (path, student) pair of :func:`submissions`."""
+    return grade_notebook(file[0], timeout=timeout, student=file[1])
+
+
 def print_one(grade: Grade) -> None:
     if grade.error is not None:
         print(f"{grade.path}: cannot grade: {grade.error}", file=sys.stderr)
         return
-    print(f"{grade.path} (assignment {grade.assignment})")
+    print(f"{grade.path} (assignment {grade.assignment}" + (f", student {grade.student})" if grade.student else ")"))
     for note in grade.notes:
         print(f"  note: {note}")
     for result in grade.exercises:
@@ -92,10 +98,19 @@ def print_one(grade: Grade) -> None:
     print(f"score: {grade.score}/{grade.max_score}")
 
 
+def row_names(grades: list[Grade]) -> dict[str, str]:
+    """Each file's row name in its assignment's table: its student (nbgrader's layout), else its file
+    name; where two rows of one table would share a name, the student and file name, or the path."""
+    def name(g: Grade) -> str:
+        return g.student or Path(g.path).name
+    taken = [(g.assignment, name(g)) for g in grades]
+    return {g.path: name(g) if taken.count((g.assignment, name(g))) == 1
+            else (f"{g.student}/{Path(g.path).name}" if g.student else g.path) for g in grades}
+
+
 def print_table(grades: list[Grade]) -> None:
-    """Students (file names, or paths where two files share a name) by exercises, per assignment."""
-    names = [Path(g.path).name for g in grades]
-    student = dict(zip((g.path for g in grades), names if len(set(names)) == len(names) else (g.path for g in grades)))
+    """Students (their names, file names, or paths where two files share a name) by exercises, per assignment."""
+    student = row_names(grades)
     width = max(len("student"), *(len(name) for name in student.values()))
     for name, assignment in ASSIGNMENTS.items():
         rows = [g for g in grades if g.assignment == name and g.error is None]

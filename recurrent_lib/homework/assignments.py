@@ -5,6 +5,10 @@ ordered by assignment name ("01_rnn_equation", "02_training_an_rnn", ...).
 """
 import importlib
 import pkgutil
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import checks
@@ -28,14 +32,49 @@ def exercise(exercise_id: str) -> Exercise:
     return EXERCISES[exercise_id]
 
 
-def check(exercise_id: str, *objects: Any) -> None:
+CHECK_TIME_LIMIT = 10.0  # seconds a check cell may spend running the student's code
+
+
+class _TimeUp(BaseException):
+    """Raised by the alarm inside the student's code; a BaseException, so that `except Exception` in the
+    student's code or in wire.call does not swallow it."""
+
+
+@contextmanager
+def time_limit(seconds: float | None) -> Iterator[None]:
+    """Raise _TimeUp in the code inside after ``seconds`` (a SIGALRM timer; where there is none -- Windows,
+    or outside the main thread -- the code runs without a limit, as does ``seconds=None``)."""
+    if not seconds or not hasattr(signal, "setitimer") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def alarm(signum: int, frame: Any) -> None:
+        raise _TimeUp()
+
+    previous = signal.signal(signal.SIGALRM, alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def check(exercise_id: str, *objects: Any, seconds: float | None = CHECK_TIME_LIMIT) -> None:
     """Check the student's ``objects`` (e.g. the function ``rnn_step``) for exercise ``exercise_id``.
 
     Prints one line when they are right; raises CheckFailure, which Jupyter shows as just its
-    message, saying what is wrong when they are not.
+    message, saying what is wrong when they are not -- also when the student's code has not returned
+    within ``seconds`` (an endless loop must not hang the check cell).
     """
     ex = exercise(exercise_id)
-    passed, message = ex.verdict(ex.observe(*objects))
+    try:
+        with time_limit(seconds):
+            observations = ex.observe(*objects)
+    except _TimeUp:
+        raise CheckFailure(f"✗ {ex.label}: your code did not return within {seconds:g} s, so the check stopped it "
+                           f"(an endless loop?)") from None
+    passed, message = ex.verdict(observations)
     if not passed:
         raise CheckFailure(f"✗ {ex.label}: {message}")
     print(f"✓ {ex.label}: correct")

@@ -5,12 +5,41 @@ may run anywhere -- in the notebook for immediate feedback, or in the grader's o
 nothing the submission did can reach it.
 """
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 from .feedback import CheckFailure
 from .wire import JSON, decode
+
+
+_ABSENT = object()
+
+
+@contextmanager
+def substituted(function: Callable[..., Any], **references: Any) -> Iterator[None]:
+    """While inside, the global names ``references`` (e.g. ``rnn_step=reference_step``) mean the references
+    in the namespace ``function`` was defined in (the notebook's), and afterwards what they meant before.
+
+    A check of exercise B, whose function calls the student's A by name, runs B inside this with the
+    reference A, so that a mistake in A is reported on A alone. (Objects without a namespace of their
+    own, such as a callable instance, run as they are.)
+    """
+    namespace = getattr(function, "__globals__", None)
+    if not isinstance(namespace, dict):
+        yield
+        return
+    before = {name: namespace.get(name, _ABSENT) for name in references}
+    namespace.update(references)
+    try:
+        yield
+    finally:
+        for name, value in before.items():
+            if value is _ABSENT:
+                namespace.pop(name, None)
+            else:
+                namespace[name] = value
 
 
 @dataclass(frozen=True)

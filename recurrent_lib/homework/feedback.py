@@ -11,7 +11,31 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .wire import Foreign, Raised
+from .wire import Foreign, Raised, Scalar
+
+# Raw PyTorch errors that students meet again and again: (a piece of the message, what the course says).
+COMMON_ERRORS: dict[str, str] = {
+    "a leaf Variable that requires grad is being used in an in-place operation":
+        "update parameters inside `with torch.no_grad():`, where autograd lets you change them in place",
+    "does not require grad and does not have a grad_fn":
+        "the loss is not connected to the parameters: was it computed under torch.no_grad(), or from "
+        "a detached tensor (.detach(), .item(), torch.tensor(...))?",
+    "to match target batch_size (0)":
+        "the target must be a batch of one class index, torch.tensor([label]) with brackets, of shape (1,)",
+    "multi-target not supported": "the target must have shape (batch,): one class index per example",
+    "to have the same dtype": "it mixes float64 and float32 tensors: keep everything float32, torch's default",
+    "expected scalar type": "it mixes tensors of different dtypes: keep everything float32, torch's default",
+    "Can't call numpy() on Tensor that requires grad": "call .detach() before .numpy()",
+}
+
+
+def course_hint(message: str, hints: Mapping[str, str] | None = None) -> str:
+    """The hint for an exception's ``message``: the first of ``hints`` (piece of message -> hint), then of
+    COMMON_ERRORS, whose piece occurs in the message; '' when none does."""
+    for piece, hint in {**(hints or {}), **COMMON_ERRORS}.items():
+        if piece in message:
+            return hint
+    return ""
 
 
 class CheckFailure(Exception):
@@ -29,6 +53,8 @@ def describe(value: Any) -> str:
         return f"a Tensor of shape {shape_text(value.shape)}"
     if isinstance(value, Foreign):
         return f"a {value.type.removeprefix('builtins.')}"
+    if isinstance(value, Scalar):
+        return f"a {value.type} ({value.value!r})"
     return f"a {type(value).__name__} ({value!r})" if isinstance(value, (bool, int, float, str)) else f"a {type(value).__name__}"
 
 
@@ -41,22 +67,29 @@ def index_text(index: tuple[int, ...]) -> str:
     return "[" + ", ".join(str(i) for i in index) + "]"
 
 
-def returned(value: Any, call: str, shape_hint: str = "") -> Any:
+def returned(value: Any, call: str, shape_hint: str = "", hints: Mapping[str, str] | None = None) -> Any:
     """``value`` unless the call raised: a stub's NotImplementedError reads 'not implemented yet'; any
-    other exception is reported with its message, plus ``shape_hint`` when the message is about shapes."""
+    other exception is reported with its message, plus the course's hint for it: the first of ``hints``
+    (a piece of the message -> hint) or of :data:`COMMON_ERRORS` found in the message, else
+    ``shape_hint`` when the message is about shapes (prefer ``hints``: a shape word alone diagnoses little)."""
     if isinstance(value, Raised):
         if value.type == "NotImplementedError":
             raise CheckFailure(f"not implemented yet ({call} raised NotImplementedError)")
-        about_shapes = shape_hint and any(word in value.message for word in ("shape", "size", "dimension"))
-        raise CheckFailure(f"{call} raised {value.type}: {value.message}" + (f" ({shape_hint})" if about_shapes else ""))
+        hint = course_hint(value.message, hints)
+        if not hint and shape_hint and any(word in value.message for word in ("shape", "size", "dimension")):
+            hint = shape_hint
+        raise CheckFailure(f"{call} raised {value.type}: {value.message}" + (f" ({hint})" if hint else ""))
     return value
 
 
 def expect_tensor(value: Any, what: str, shape: tuple[int, ...], dims: str,
-                  hints: Mapping[tuple[int, ...], str] | None = None, floating: bool = True) -> Tensor:
-    """``value`` if it is a Tensor of ``shape`` (floating-point unless ``floating=False``) without NaN or inf.
+                  hints: Mapping[tuple[int, ...], str] | None = None, floating: bool = True,
+                  dtype: torch.dtype | None = None, dtype_reason: str = "") -> Tensor:
+    """``value`` if it is a Tensor of ``shape`` (floating-point unless ``floating=False``; of ``dtype``
+    when given) without NaN or inf.
 
-    dims names the dimensions, e.g. "(batch, hidden_size)"; hints maps a wrong shape to its likely cause.
+    dims names the dimensions, e.g. "(batch, hidden_size)"; hints maps a wrong shape to its likely cause;
+    dtype_reason says why the rest of the notebook needs ``dtype`` ("the model's weights are float32").
     """
     if not isinstance(value, Tensor):
         raise CheckFailure(f"expected {what} to be a torch.Tensor, got {describe(value)}")
@@ -68,6 +101,9 @@ def expect_tensor(value: Any, what: str, shape: tuple[int, ...], dims: str,
         )
     if floating and not value.is_floating_point():
         raise CheckFailure(f"expected {what} to hold floating-point numbers, got dtype {value.dtype}")
+    if dtype is not None and value.dtype != dtype:
+        raise CheckFailure(f"expected {what} of dtype {dtype}, got {value.dtype}"
+                           + (f": {dtype_reason}" if dtype_reason else ""))
     if value.is_floating_point():
         expect_finite(value, what)
     return value
@@ -115,18 +151,37 @@ def difference(actual: Tensor, expected: Tensor, atol: float = 1e-5, rtol: float
     )
 
 
+INTEGER_DTYPES = (torch.uint8, torch.int8, torch.int16, torch.int32, torch.int64)
+
+
+def integer(value: Any) -> int | None:
+    """``value`` as a Python int if it is an integer: an int, a numpy integer or a one-element integer
+    Tensor (a bool is not an integer here); None otherwise."""
+    if type(value) is int:
+        return value
+    if isinstance(value, Scalar) and type(value.value) is int:
+        return value.value
+    if isinstance(value, Tensor) and value.numel() == 1 and value.dtype in INTEGER_DTYPES:
+        return int(value.item())
+    return None
+
+
 def expect_int(value: Any, what: str) -> int:
-    """``value`` if it is a Python int (a bool is not)."""
-    if type(value) is not int:
-        hint = " (use int(...) or .item())" if isinstance(value, (float, Tensor)) else ""
+    """``value`` as an int if it is an integer (see :func:`integer`: numpy and torch integers are
+    accepted, a bool or a float is not)."""
+    number = integer(value)
+    if number is None:
+        hint = " (use int(...) or .item())" if isinstance(value, (float, Tensor, Scalar)) else ""
         raise CheckFailure(f"expected {what} to be an int, got {describe(value)}{hint}")
-    return value
+    return number
 
 
 def expect_float(value: Any, what: str) -> float:
     """``value`` if it is a finite Python float or int (not a Tensor: those belong to the graph)."""
     if isinstance(value, Tensor):
         raise CheckFailure(f"expected {what} to be a Python float, got {describe(value)}: return .item() of it")
+    if isinstance(value, Scalar) and type(value.value) in (int, float):
+        value = value.value  # a numpy float behaves like a Python float
     if type(value) not in (int, float):
         raise CheckFailure(f"expected {what} to be a Python float, got {describe(value)}")
     if value != value or value in (float("inf"), float("-inf")):

@@ -11,6 +11,10 @@ and the exercise notebook gets, at the same indentation, nbgrader's stub::
 
         # YOUR CODE HERE
         raise NotImplementedError()
+
+Cells are locked as nbgrader's ``generate_assignment`` locks them (its LockCells defaults): a check
+cell (nbgrader ``grade`` or ``locked``) gets ``editable: false, deletable: false``, a solution cell
+``deletable: false``, so that JupyterLab keeps a student from deleting or editing them by accident.
 """
 import copy
 from pathlib import Path
@@ -45,11 +49,22 @@ def strip_solutions(source: str) -> str:
     return "\n".join(kept)
 
 
+def lock(cell: NotebookNode) -> None:
+    """Set JupyterLab's ``deletable``/``editable`` flags in ``cell``'s metadata as nbgrader's release does."""
+    nbgrader = cell.metadata.get("nbgrader", {})
+    if nbgrader.get("solution"):
+        cell.metadata["deletable"] = False
+    elif nbgrader.get("grade") or nbgrader.get("locked"):
+        cell.metadata["deletable"] = False
+        cell.metadata["editable"] = False
+
+
 def exercise_notebook(solution: NotebookNode) -> NotebookNode:
     """The student's version of a solution notebook (which is left unchanged)."""
     notebook = copy.deepcopy(solution)
     for number, cell in enumerate(notebook.cells, 1):
         cell.metadata.pop("execution", None)
+        lock(cell)
         if cell.cell_type != "code":
             continue
         has_markers = BEGIN in cell.source or END in cell.source

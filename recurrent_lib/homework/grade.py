@@ -2,9 +2,11 @@
 
 1. The submission is read (never written), and its assignment identified from its metadata
    (``recurrent_course.assignment``), falling back to its file name.
-2. A fresh kernel of this interpreter, started in the submission's folder, runs every code cell
-   except the check cells (nbgrader ``grade: true, solution: false``), each with a time limit,
-   going on past errors; a cell that kills the kernel is skipped and the notebook run again.
+2. A fresh kernel of this interpreter, started in the submission's folder, imports torch (under the
+   grader's own time limit), then runs every code cell except the check cells (nbgrader
+   ``grade: true, solution: false``), each with a time limit, going on past errors; a cell that kills
+   the kernel is skipped and the notebook run again. Notes name a cell by its exercise or its first
+   line (JupyterLab shows no cell numbers).
 3. One cell of the grader's own loads this package afresh from its files (whatever the submission
    did to the imported one), then one cell per exercise runs its probe on the student's functions
    and prints the observations as one JSON line tagged with a random per-run nonce.
@@ -35,6 +37,8 @@ from .exercise import Assignment
 
 DEFAULT_TIMEOUT = 30  # seconds per cell
 MAX_RESTARTS = 3      # a kernel that died is restarted (without the cell that killed it) at most this often
+KERNEL_STARTS = 2     # tries to start a kernel at all before a notebook is reported as not runnable
+LOADER_TIMEOUT = 120  # seconds for the grader's own cell that loads the checks (a short --timeout must not starve it)
 TIMEOUT_ERROR = "CellTimeoutError"
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -64,6 +68,7 @@ class Grade:
     path: str
     assignment: str | None = None
     error: str | None = None
+    student: str | None = None  # from nbgrader's submitted/<student>/<assignment>/ layout
     exercises: list[ExerciseResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # cells that raised, timed out or killed the kernel
     seconds: float = 0.0
@@ -81,7 +86,7 @@ class Grade:
         return self.error is None and self.score == self.max_score
 
     def to_json(self) -> dict[str, Any]:
-        return {"path": self.path, "assignment": self.assignment, "graded": self.error is None,
+        return {"path": self.path, "student": self.student, "assignment": self.assignment, "graded": self.error is None,
                 "error": self.error, "score": self.score, "max_score": self.max_score,
                 "seconds": round(self.seconds, 2), "notes": self.notes,
                 "exercises": [vars(result) for result in self.exercises]}
@@ -92,7 +97,8 @@ def read_submission(path: Path) -> tuple[NotebookNode, Assignment]:
     if not path.exists():
         raise Ungradable("no such file")
     if path.is_dir():
-        raise Ungradable("a folder without any .ipynb file")
+        raise Ungradable("a folder without any .ipynb file, in it or in nbgrader's <student>/<assignment>/ "
+                         "folders under it")
     data = path.read_bytes()
     if not data.strip():
         raise Ungradable("empty file")
@@ -176,12 +182,37 @@ class Run:
     notes: list[str] = field(default_factory=list)
 
 
+def shorten(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` characters at a space, '…' marking the cut (never mid-word
+    unless a single word is longer than ``width``)."""
+    if len(text) <= width:
+        return text
+    cut = text[: width - 1]
+    return (cut.rsplit(" ", 1)[0] if " " in cut else cut) + "…"
+
+
+STUDENT_CELL = "the cell "  # how the label of every student cell starts
+
+
+def cell_label(cell: NotebookNode, assignment: Assignment) -> str:
+    """How a note names a student's cell: 'the cell of exercise 1.2 (def rnn_forward(...):)' for an
+    exercise's solution cell (nbgrader grade_id = a name the exercise checks), else by its first line."""
+    lines = [line.strip() for line in cell.source.splitlines() if line.strip()]
+    first = shorten(lines[0], 60) if lines else "(empty)"
+    grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+    of = next((e.id for e in assignment.exercises if grade_id in e.names), None)
+    return f"{STUDENT_CELL}of exercise {of} ({first})" if of else f"{STUDENT_CELL}{first!r}"
+
+
 def run_submission(notebook: NotebookNode, assignment: Assignment, folder: Path, timeout: int) -> Run:
     """Run the student's cells, then the probes, in a fresh kernel started in ``folder``."""
     nonce = secrets.token_hex(16)
     handle = f"_grader_{nonce}"
-    jobs = [(f"cell {number}", cell.source) for number, cell in enumerate(notebook.cells, 1)
-            if cell.cell_type == "code" and not is_check_cell(cell)]
+    # torch is imported first, under the grader's own time limit: an `import torch` interrupted by a short
+    # --timeout on a busy machine would leave a half-imported torch behind for every later cell.
+    jobs = [("warm-up", "import torch")]
+    jobs += [(cell_label(cell, assignment), cell.source) for cell in notebook.cells
+             if cell.cell_type == "code" and not is_check_cell(cell)]
     jobs.append(("loader", _loader_source(handle, nonce)))
     jobs += [(exercise.id, f"print({nonce!r}, {handle}.observe({exercise.id!r}, globals()))")
              for exercise in assignment.exercises]
@@ -191,8 +222,10 @@ def run_submission(notebook: NotebookNode, assignment: Assignment, folder: Path,
                   problems={jobs[k][0]: "checking it made the kernel die (a crash in your function?)" for k in killers})
         replies: dict[int, dict[str, Any]] = {}
         cells = [nbformat.v4.new_code_cell(source) for _, source in jobs]
+        ours = [cell for (label, _), cell in zip(jobs, cells) if label in ("warm-up", "loader")]
         client = NotebookClient(
             nbformat.v4.new_notebook(cells=cells), timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
+            timeout_func=lambda cell: max(timeout, LOADER_TIMEOUT) if any(cell is c for c in ours) else timeout,
             error_on_timeout={"ename": TIMEOUT_ERROR, "evalue": "", "traceback": []}, log=_quiet,
             km=AsyncKernelManager(kernel_spec_manager=NativeKernelSpecs(), log=_quiet),
             on_cell_executed=lambda cell, cell_index, execute_reply: replies.__setitem__(cell_index, execute_reply),
@@ -216,15 +249,16 @@ def _record(run: Run, label: str, cell: NotebookNode, error: tuple[str, str] | N
             timeout: int) -> None:
     """Note a student cell's error or timeout; keep an exercise's observations (or why there are none)."""
     timed_out = error is not None and error[0] == TIMEOUT_ERROR
-    if label.startswith("cell "):
+    if label.startswith(STUDENT_CELL):
         if timed_out:
             run.notes.append(f"{label} ran longer than {timeout} s and was interrupted")
         elif error:
-            run.notes.append(f"{label} raised {error[0]}" + (f": {error[1].splitlines()[0][:200]}" if error[1] else ""))
+            message = error[1].strip().splitlines()[0] if error[1].strip() else ""
+            run.notes.append(f"{label} raised {error[0]}" + (f": {shorten(message, 300)}" if message else ""))
         return
-    if label == "loader":
+    if label in ("warm-up", "loader"):
         if error:
-            run.notes.append(f"the grader could not load its checks: {error[0]}: {error[1]}")
+            run.notes.append(f"the grader could not load torch and its checks: {error[0]}: {error[1]}")
         return
     lines = [line.split(" ", 1)[1] for line in _stdout(cell).splitlines() if line.startswith(nonce + " ")]
     if timed_out:
@@ -238,21 +272,24 @@ def _record(run: Run, label: str, cell: NotebookNode, error: tuple[str, str] | N
         run.problems[label] = f"the grader could not read the results of your code ({why})"
 
 
-def grade_notebook(path: Path, timeout: int = DEFAULT_TIMEOUT) -> Grade:
+def grade_notebook(path: Path, timeout: int = DEFAULT_TIMEOUT, student: str | None = None) -> Grade:
     """Grade one file (see the module docstring); never raises for a bad submission."""
     start = time.perf_counter()
-    grade = Grade(str(path))
+    grade = Grade(str(path), student=student)
     try:
         notebook, assignment = read_submission(path)
     except Ungradable as reason:
         grade.error = str(reason)
         return grade
     grade.assignment = assignment.name
-    try:
-        run = run_submission(notebook, assignment, path.resolve().parent, timeout)
-    except Exception as error:  # the kernel could not even start
-        grade.error = f"could not run the notebook: {type(error).__name__}: {error}"
-        return grade
+    for attempt in range(1, KERNEL_STARTS + 1):
+        try:
+            run = run_submission(notebook, assignment, path.resolve().parent, timeout)
+            break
+        except Exception as error:  # the kernel could not even start (on a busy machine, it may next time)
+            if attempt == KERNEL_STARTS:
+                grade.error = f"could not run the notebook: {type(error).__name__}: {error}"
+                return grade
     grade.notes = run.notes
     for exercise in assignment.exercises:
         if exercise.id in run.observations:
@@ -267,9 +304,22 @@ def grade_notebook(path: Path, timeout: int = DEFAULT_TIMEOUT) -> Grade:
 
 def expand(paths: list[str]) -> list[Path]:
     """Files to grade: each path, or the .ipynb files of each folder (a folder without any is reported)."""
-    files = []
+    return [path for path, _ in submissions(paths)]
+
+
+def submissions(paths: list[str]) -> list[tuple[Path, str | None]]:
+    """(file, student) to grade for each path: a file (student None); a folder's .ipynb files; or, for a
+    folder without any, nbgrader's layout under it, ``<student>/<assignment>/*.ipynb`` (as in its
+    ``submitted/`` folder), each named by its student. A folder with neither is returned to be reported."""
+    files: list[tuple[Path, str | None]] = []
     for name in paths:
         path = Path(name)
-        notebooks = sorted(path.glob("*.ipynb")) if path.is_dir() else [path]
-        files += notebooks or [path]
+        if not path.is_dir():
+            files.append((path, None))
+        elif notebooks := sorted(path.glob("*.ipynb")):
+            files += [(notebook, None) for notebook in notebooks]
+        elif nested := sorted(path.glob("*/*/*.ipynb")):
+            files += [(notebook, notebook.parent.parent.name) for notebook in nested]
+        else:
+            files.append((path, None))
     return files

@@ -8,10 +8,11 @@ its own process, so a submission cannot tamper with the judging. Values travel a
     tuple, list   {"tuple": [...]}, {"list": [...]}
     PackedSequence {"packed": [data, batch_sizes, sorted_indices, unsorted_indices]}
     exception     {"raised": "ValueError", "message": "..."}
+    numpy scalar  {"scalar": 3, "type": "numpy.int64"}
     anything else {"object": "numpy.ndarray"}   (only its type is kept)
 
 None, bool, int, float and str stay as they are. :func:`decode` turns the tags back into tensors
-and into :class:`Raised` / :class:`Foreign` markers that the checks diagnose.
+and into :class:`Raised` / :class:`Scalar` / :class:`Foreign` markers that the checks diagnose.
 """
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,18 @@ class Foreign:
     type: str
 
 
+@dataclass(frozen=True)
+class Scalar:
+    """The student's code returned a numpy scalar (e.g. ``numpy.int64(3)``): its type name and value."""
+
+    type: str
+    value: int | float | bool
+
+
+def _is_numpy_scalar(value: Any) -> bool:
+    return type(value).__module__ == "numpy" and getattr(value, "ndim", None) == 0 and hasattr(value, "item")
+
+
 def encode(value: Any) -> JSON:
     """A JSON-able description of ``value`` (see the module docstring)."""
     if isinstance(value, PackedSequence):
@@ -52,6 +65,8 @@ def encode(value: Any) -> JSON:
         return value
     if type(value) in (tuple, list):
         return {type(value).__name__: [encode(item) for item in value]}
+    if _is_numpy_scalar(value) and type(value.item()) in (bool, int, float):
+        return {"scalar": value.item(), "type": f"numpy.{type(value).__name__}"}
     return {"object": f"{type(value).__module__}.{type(value).__qualname__}"}
 
 
@@ -71,6 +86,8 @@ def decode(data: JSON) -> Any:
         return PackedSequence(*(decode(field) for field in data["packed"]))
     if "raised" in data:
         return Raised(data["raised"], data["message"])
+    if "scalar" in data:
+        return Scalar(data["type"], data["scalar"])
     return Foreign(data["object"])
 
 

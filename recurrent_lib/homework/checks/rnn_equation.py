@@ -2,7 +2,10 @@ r"""Assignment 01, the RNN equation: checks of one step, a sequence, stacked lay
 
 Every check runs the student's function on small seeded inputs and compares it with ``torch.nn.RNN``
 (or the equation it computes, $h_t = \tanh(x_t W_{ih}^T + b_{ih} + h_{t-1} W_{hh}^T + b_{hh})$),
-recomputing the common mistakes to name the one that was made.
+recomputing the common mistakes to name the one that was made. Each check judges one exercise: where
+the student's function calls an earlier exercise's (``rnn_forward`` calls ``rnn_step``), it runs with the
+reference version of that one. Tensors must come back float32, the dtype of every input here and of
+``nn.RNN``, as the rest of the notebook needs.
 """
 from collections.abc import Callable
 from typing import Any
@@ -10,19 +13,41 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..exercise import Assignment, Exercise
-from ..feedback import CheckFailure, describe, expect_close, expect_int, expect_pair, expect_tensor, returned, shape_text
+from ..exercise import Assignment, Exercise, substituted
+from ..feedback import (CheckFailure, close, describe, expect_close, expect_int, expect_pair, expect_tensor, integer,
+                        returned, shape_text)
 from ..wire import JSON, call
 
 Tensors = dict[str, Tensor]
 MATMUL_HINT = ("x_t is (batch, input_size) and W_ih is (hidden_size, input_size): the batched step is "
                "x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh")
+MATMUL = "mat1 and mat2 shapes cannot be multiplied"  # torch's message when the factors of @ do not fit
+FLOAT32 = "every input here is float32, as are nn.RNN's weights that the rest of the notebook uses"
+SWAPPED = "the pair is in the wrong order: return (output, h_n), the whole sequence first, as nn.RNN does"
 
 
 def step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor | float, b_hh: Tensor | float,
          activation: Callable[[Tensor], Tensor] = torch.tanh) -> Tensor:
     """The reference step (and, with other arguments, its mistaken versions): (batch, hidden_size)."""
     return activation(x_t @ W_ih.T + b_ih + h_prev @ W_hh.T + b_hh)
+
+
+def rnn_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
+    """The reference answer to 1.1, which the checks of 1.2 and 1.3 substitute for the student's."""
+    return step(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)
+
+
+def rnn_forward(x: Tensor, h_0: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> tuple[Tensor, Tensor]:
+    """The reference answer to 1.2, which the check of 1.3 substitutes for the student's."""
+    output = unroll(x, h_0, W_ih, W_hh, b_ih, b_hh)
+    return output, output[-1]
+
+
+def _pair_swapped(value: Any, output_shape: tuple[int, ...], h_n_shape: tuple[int, ...]) -> bool:
+    """Whether ``value`` is (h_n, output) instead of (output, h_n), judging by the shapes."""
+    return (output_shape != h_n_shape and isinstance(value, (tuple, list)) and len(value) == 2
+            and all(isinstance(v, Tensor) for v in value)
+            and tuple(value[0].shape) == h_n_shape and tuple(value[1].shape) == output_shape)
 
 
 def _identity(t: Tensor) -> Tensor:
@@ -92,10 +117,11 @@ def probe_step(rnn_step: Callable[..., Any]) -> dict[str, JSON]:
 def judge_step(results: dict[str, Any]) -> None:
     for case, tensors in step_cases().items():
         (batch, _), hidden_size = tensors["x_t"].shape, tensors["W_hh"].shape[0]
-        h_t = returned(results[case], f"rnn_step (with {case})", MATMUL_HINT)
+        h_t = returned(results[case], f"rnn_step (with {case})", hints={MATMUL: MATMUL_HINT})
         hints = {(hidden_size, batch): "that is (hidden_size, batch): compute x_t @ W_ih.T (batch rows), "
                                        "not W_ih @ x_t.T"}
-        h_t = expect_tensor(h_t, f"h_t (with {case})", (batch, hidden_size), "(batch, hidden_size)", hints)
+        h_t = expect_tensor(h_t, f"h_t (with {case})", (batch, hidden_size), "(batch, hidden_size)", hints,
+                            dtype=torch.float32, dtype_reason=FLOAT32)
         expect_close(h_t, step(*tensors.values()), f"h_t (with {case})", step_mistakes(*tensors.values()))
 
 
@@ -139,24 +165,38 @@ def forward_mistakes(x: Tensor, h_0: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: T
     }
 
 
-def probe_forward(rnn_forward: Callable[..., Any]) -> dict[str, JSON]:
-    return {case: call(rnn_forward, *_clone(tensors)) for case, tensors in forward_cases().items()}
+FILL_HINT = ("a state of shape (batch, hidden_size) was assigned into a slice of another shape: a preallocated "
+             "output must be (seq_len, batch, hidden_size), so that output[t] is (batch, hidden_size)")
+
+
+def probe_forward(student_forward: Callable[..., Any]) -> dict[str, JSON]:
+    with substituted(student_forward, rnn_step=rnn_step):  # judge the loop, not the student's rnn_step
+        return {case: call(student_forward, *_clone(tensors)) for case, tensors in forward_cases().items()}
 
 
 def judge_forward(results: dict[str, Any]) -> None:
     for case, tensors in forward_cases().items():
         (seq_len, batch, _), hidden_size = tensors["x"].shape, tensors["W_hh"].shape[0]
         where = f"(with {case})"
-        output, h_n = expect_pair(returned(results[case], f"rnn_forward {where}", MATMUL_HINT), "(output, h_n)")
-        hints = {(seq_len + 1, batch, hidden_size): "one step too many: output holds h_1 .. h_L, not h_0",
-                 (batch, hidden_size): "that is a single state: output stacks every step's h_t (torch.stack)"}
-        output = expect_tensor(output, f"output {where}", (seq_len, batch, hidden_size),
-                               "(seq_len, batch, hidden_size)", hints)
+        value = returned(results[case], f"rnn_forward {where}",
+                         hints={"expand(": FILL_HINT, "The expanded size": FILL_HINT})
+        if _pair_swapped(value, (seq_len, batch, hidden_size), (batch, hidden_size)):
+            raise CheckFailure(f"rnn_forward {where}: {SWAPPED}")
+        output, h_n = expect_pair(value, "(output, h_n)")
         states = unroll(*tensors.values())
+        with_h_0 = torch.cat([tensors["h_0"].unsqueeze(0), states])
+        if isinstance(output, Tensor) and close(output, with_h_0):
+            raise CheckFailure(f"output {where} has one step too many: it starts with h_0, but "
+                               f"output holds h_1 .. h_L, not h_0")
+        hints = {(batch, hidden_size): "that is the shape of a single state: output stacks every step's h_t "
+                                       "(torch.stack)"}
+        output = expect_tensor(output, f"output {where}", (seq_len, batch, hidden_size),
+                               "(seq_len, batch, hidden_size)", hints, dtype=torch.float32, dtype_reason=FLOAT32)
         expect_close(output, states, f"output {where}", forward_mistakes(*tensors.values()))
         h_n = expect_tensor(h_n, f"h_n {where}", (batch, hidden_size), "(batch, hidden_size)",
                             {(1, batch, hidden_size): "here h_n is the last state itself, without nn.RNN's "
-                                                      "leading num_layers dimension"})
+                                                      "leading num_layers dimension"},
+                            dtype=torch.float32, dtype_reason=FLOAT32)
         expect_close(h_n, states[-1], f"h_n {where}", {
             "it is h_0: return the last hidden state, output[-1]": tensors["h_0"],
             "it is the first step's state: return the last one, output[-1]": states[0],
@@ -211,8 +251,9 @@ def stacked_mistakes(rnn: nn.RNN, x: Tensor) -> Tensors:
 
 
 def probe_stacked(stacked_rnn_forward: Callable[..., Any]) -> dict[str, JSON]:
-    return {case: call(stacked_rnn_forward, _seeded_rnn(seed, cls=RNN, **kwargs), _stacked_input(seed, shape))
-            for case, (seed, kwargs, shape) in stacked_cases().items()}
+    with substituted(stacked_rnn_forward, rnn_step=rnn_step, rnn_forward=rnn_forward):  # judge the layers alone
+        return {case: call(stacked_rnn_forward, _seeded_rnn(seed, cls=RNN, **kwargs), _stacked_input(seed, shape))
+                for case, (seed, kwargs, shape) in stacked_cases().items()}
 
 
 def judge_stacked(results: dict[str, Any]) -> None:
@@ -222,15 +263,21 @@ def judge_stacked(results: dict[str, Any]) -> None:
             expected_output, expected_h_n = rnn(x)
         where = f"(for {case})"
         num_layers, (seq_len, batch, _), hidden_size = rnn.num_layers, x.shape, rnn.hidden_size
-        value = returned(results[case], f"stacked_rnn_forward {where}",
-                         "layer 0 reads x, input_size features; layer k > 0 reads the output sequence of layer k - 1, "
-                         "hidden_size features, with rnn.weight_ih_l{k}, rnn.weight_hh_l{k}, rnn.bias_ih_l{k}, rnn.bias_hh_l{k}")
+        layers = ("layer 0 reads x, input_size features; layer k > 0 reads the output sequence of layer k - 1, "
+                  "hidden_size features, with rnn.weight_ih_l{k}, rnn.weight_hh_l{k}, rnn.bias_ih_l{k}, rnn.bias_hh_l{k}")
+        value = returned(results[case], f"stacked_rnn_forward {where}", hints={MATMUL: layers})
+        if _pair_swapped(value, (seq_len, batch, hidden_size), (num_layers, batch, hidden_size)):
+            raise CheckFailure(f"stacked_rnn_forward {where}: {SWAPPED}")
         output, h_n = expect_pair(value, "(output, h_n)")
-        output = expect_tensor(output, f"output {where}", (seq_len, batch, hidden_size), "(seq_len, batch, hidden_size)")
+        if (isinstance(output, Tensor) and isinstance(h_n, Tensor) and close(output, expected_h_n)
+                and close(h_n, expected_output)):
+            raise CheckFailure(f"stacked_rnn_forward {where}: {SWAPPED}")
+        output = expect_tensor(output, f"output {where}", (seq_len, batch, hidden_size), "(seq_len, batch, hidden_size)",
+                               dtype=torch.float32, dtype_reason=FLOAT32)
         expect_close(output, expected_output, f"output {where}", stacked_mistakes(rnn, x))
         h_n = expect_tensor(h_n, f"h_n {where}", (num_layers, batch, hidden_size), "(num_layers, batch, hidden_size)",
                             {(batch, hidden_size): "that is one layer's final state; h_n stacks the final state of "
-                                                   "every layer (torch.stack)"})
+                                                   "every layer (torch.stack)"}, dtype=torch.float32, dtype_reason=FLOAT32)
         expect_close(h_n, expected_h_n, f"h_n {where}", {
             "every row is the last layer's final state: row k is layer k's final state":
                 expected_output[-1:].expand(num_layers, -1, -1),
@@ -343,9 +390,14 @@ def shape_mistakes(seq_len: int, batch: int, input_size: int, hidden_size: int, 
 
 
 def _as_shape(value: Any, what: str) -> tuple[int, ...]:
-    if not isinstance(value, (tuple, list)) or not all(type(n) is int for n in value):
+    """``value`` as a tuple of ints: a tuple, list or torch.Size of ints (numpy and torch integers too)."""
+    if not isinstance(value, (tuple, list)):
         raise CheckFailure(f"expected {what} as a tuple of ints, got {describe(value)}")
-    return tuple(value)
+    numbers = [integer(n) for n in value]
+    if None in numbers:
+        odd = value[numbers.index(None)]
+        raise CheckFailure(f"expected {what} as a tuple of ints, got {describe(value)} holding {describe(odd)}")
+    return tuple(numbers)
 
 
 def probe_shapes(rnn_output_shapes: Callable[..., Any]) -> dict[str, JSON]:

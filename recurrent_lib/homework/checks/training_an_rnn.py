@@ -4,6 +4,11 @@ training step, accuracy, the confusion matrix and packing.
 The references are the library's (``recurrent_lib.data`` and ``.classifiers``, which the lesson uses),
 or, where the library's would import matplotlib, short enough to be tested against it
 (``tests/test_homework_feedback.py``), so homework, lesson and library agree.
+
+Each check judges one exercise: ``train_step`` runs with the reference ``classify`` and ``pack_names``
+with the reference ``encode_name``, so a mistake in 2.1 or 2.2 is reported there. What the rest of the
+notebook relies on is checked too: float32 tensors (the model's weights are float32) and a ``classify``
+whose output autograd can backpropagate through (``train_step`` needs it).
 """
 from collections.abc import Callable
 from typing import Any
@@ -16,10 +21,14 @@ from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 from recurrent_lib.classifiers import TutorialRNN, tutorial_predict
 from recurrent_lib.data import ALPHABET, N_LETTERS, name_to_tensor, names_to_padded
 
-from ..exercise import Assignment, Exercise
+from ..exercise import Assignment, Exercise, substituted
 from ..feedback import (CheckFailure, close, describe, difference, expect_close, expect_float, expect_tensor,
                        returned, shape_text)
 from ..wire import JSON, Raised, call, encode
+
+FLOAT32 = "the model's weights are float32, and the notebook's later cells feed this tensor to them"
+ONE_LETTER = {"Tensors must have same number of dimensions": "the model reads one letter at a time, x_t of "
+              "shape (1, input_size): loop over the letters, `for x_t in name_tensor`"}
 
 
 def _seeded_model(seed: int, hidden_size: int, n_classes: int) -> TutorialRNN:
@@ -52,7 +61,8 @@ def judge_encode(results: dict[str, Any]) -> None:
                                (length, 1, N_LETTERS), "(len(name), 1, N_LETTERS)", {
                                    (length, N_LETTERS): "add the batch dimension in the middle (e.g. .unsqueeze(1))",
                                    (1, length, N_LETTERS): "the letters come first, then a batch of 1",
-                                   (length,): "each letter is a one-hot vector of size 57, not its index"})
+                                   (length,): "each letter is a one-hot vector of size 57, not its index"},
+                               dtype=torch.float32, dtype_reason=FLOAT32)
         for position, letter in enumerate(name):
             row, expected = tensor[position, 0], ALPHABET.index(letter)
             hot = _hot_index(row)
@@ -83,8 +93,22 @@ def _classify_model() -> TutorialRNN:
     return _seeded_model(301, hidden_size=8, n_classes=5)
 
 
-def probe_classify(classify: Callable[..., Any]) -> dict[str, JSON]:
-    return {name: call(classify, _classify_model(), name_to_tensor(name)) for name in CLASSIFY_NAMES}
+def classify(model: TutorialRNN, name_tensor: Tensor) -> Tensor:
+    """The reference answer to 2.2 (with autograd, unlike tutorial_predict), which 2.3's check substitutes."""
+    hidden = model.init_hidden()
+    for x_t in name_tensor:
+        output, hidden = model(x_t, hidden)
+    return output
+
+
+def _with_graph(value: Any) -> tuple[Any, bool]:
+    """(value, whether autograd can backpropagate from it to the parameters)."""
+    return value, isinstance(value, Tensor) and value.requires_grad
+
+
+def probe_classify(student_classify: Callable[..., Any]) -> dict[str, JSON]:
+    return {name: call(lambda model, x: _with_graph(student_classify(model, x)), _classify_model(), name_to_tensor(name))
+            for name in CLASSIFY_NAMES}
 
 
 def judge_classify(results: dict[str, Any]) -> None:
@@ -92,10 +116,11 @@ def judge_classify(results: dict[str, Any]) -> None:
     for name in CLASSIFY_NAMES:
         x = name_to_tensor(name)
         what = f"classify(model, name_to_tensor({name!r}))"
-        log_probs = expect_tensor(returned(results[name], what), what, (1, 5), "(1, n_classes)", {
+        log_probs, in_graph = returned(results[name], what, hints=ONE_LETTER)
+        log_probs = expect_tensor(log_probs, what, (1, 5), "(1, n_classes)", {
             (1, 8): "that is (1, hidden_size): return the model's output, not its hidden state",
             (len(name), 1, 5): "one output per letter: return only the output after the last letter",
-            (5,): "keep the batch dimension of 1: (1, n_classes)"})
+            (5,): "keep the batch dimension of 1: (1, n_classes)"}, dtype=torch.float32, dtype_reason=FLOAT32)
         expected = tutorial_predict(model, x)
         with torch.no_grad():
             first_letter = model(x[0], model.init_hidden())[0]
@@ -106,6 +131,10 @@ def judge_classify(results: dict[str, Any]) -> None:
             "into the next step": without_memory,
             "it holds probabilities: return the log-probabilities (the model's output as it is)": expected.exp(),
         })
+        if not in_graph:
+            raise CheckFailure(f"{what} has the right values, but autograd cannot backpropagate through them (was "
+                               f"it computed under torch.no_grad(), or detached?): train_step in 2.3 computes its "
+                               f"loss from classify's output, so leave the graph in place")
 
 
 # ---------------------------------------------------------------- 2.3 one training step
@@ -140,12 +169,42 @@ def reference_train_step(model: TutorialRNN, x: Tensor, label: int, lr: float, z
     return loss.item()
 
 
+class _Recorded(TutorialRNN):
+    """A TutorialRNN that notes, in ``events``, each zero_grad() and each backward() that reaches it."""
+
+    def __init__(self, *args: int) -> None:
+        super().__init__(*args)
+        self.events: list[str] = []
+        self.i2o.bias.register_hook(self._backward)  # every loss of the model's output reaches i2o.bias
+
+    def _backward(self, grad: Tensor) -> None:
+        self.events.append("backward")
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        self.events.append("zero_grad")
+        super().zero_grad(set_to_none)
+
+
+def _recorded_train_model() -> _Recorded:
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(302)
+        return _Recorded(N_LETTERS, 6, 4)
+
+
 def probe_train(train_step: Callable[..., Any]) -> dict[str, JSON]:
-    model, results = _train_model(), {}
-    for i, (name, label, lr) in enumerate(TRAIN_STEPS):
-        results[f"loss {i}"] = call(train_step, model, name_to_tensor(name), label, lr)
-        results[f"parameters {i}"] = encode(_parameters(model))
+    model, results = _recorded_train_model(), {}
+    with substituted(train_step, classify=classify):  # judge the step, not the student's classify
+        for i, (name, label, lr) in enumerate(TRAIN_STEPS):
+            model.events.clear()
+            results[f"loss {i}"] = call(train_step, model, name_to_tensor(name), label, lr)
+            results[f"parameters {i}"] = encode(_parameters(model))
+            results[f"events {i}"] = list(model.events)
     return results
+
+
+def _zeroed_too_late(events: list[str]) -> bool:
+    """Whether zero_grad() came after a backward() (so that an update after it saw no gradients)."""
+    return "backward" in events and "zero_grad" in events[events.index("backward"):]
 
 
 def _step_text(i: int) -> str:
@@ -161,7 +220,15 @@ def judge_train(results: dict[str, Any]) -> None:
         reference_train_step(piling_up, name_to_tensor(name), label, lr, zero_grad=False)
         after, after_piling_up = _parameters(model), _parameters(piling_up)
         what = _step_text(i) + ("" if i == 0 else f", called after {_step_text(0)},")
-        loss = expect_float(returned(results[f"loss {i}"], what), f"the loss {what} returned")
+        events = results.get(f"events {i}", [])
+        if isinstance(results[f"loss {i}"], Raised) and "NoneType" in results[f"loss {i}"].message:
+            if _zeroed_too_late(events):
+                raise CheckFailure(f"{what} zeroed the gradients after backward(), so p.grad is None at the update: "
+                                   f"call model.zero_grad() first, before the forward pass")
+            if "backward" not in events:
+                raise CheckFailure(f"{what} raised {results[f'loss {i}'].type}: {results[f'loss {i}'].message} "
+                                   f"(p.grad is None until loss.backward() has run: call it before the update)")
+        loss = expect_float(returned(results[f"loss {i}"], what, hints=ONE_LETTER), f"the loss {what} returned")
         if abs(loss - expected_loss) > 1e-4 * max(1.0, abs(expected_loss)):
             raise CheckFailure(f"{what} returned the loss {loss:.4f}, expected {expected_loss:.4f} (the NLL loss of "
                                f"the log-probabilities after the last letter, before the update)")
@@ -169,8 +236,15 @@ def judge_train(results: dict[str, Any]) -> None:
         if all(close(g, a, atol=1e-6, rtol=1e-5) for g, a in zip(got, after)):
             continue
         if all(close(g, b, atol=0, rtol=0) for g, b in zip(got, before)):
-            raise CheckFailure(f"{what} left the parameters unchanged: update each one in place, "
-                               f"`with torch.no_grad(): p -= lr * p.grad` (p = p - ... only rebinds a name)")
+            if _zeroed_too_late(events):
+                raise CheckFailure(f"{what} left the parameters unchanged: it zeroed the gradients after backward(), "
+                                   f"so the update saw none; call model.zero_grad() first, before the forward pass")
+            if "backward" not in events:
+                raise CheckFailure(f"{what} left the parameters unchanged and never called loss.backward(): without "
+                                   f"it there are no gradients to descend")
+            raise CheckFailure(f"{what} left the parameters unchanged although backward() computed their gradients: "
+                               f"change each parameter in place, `with torch.no_grad(): p -= lr * p.grad` "
+                               f"(`p = p - lr * p.grad` would only make a new tensor named p)")
         if all(close(g, 2 * b - a) for g, b, a in zip(got, before, after)):
             raise CheckFailure(f"{what} moved the parameters up the gradient: gradient descent subtracts "
                                f"lr * p.grad")
@@ -213,17 +287,25 @@ def probe_accuracy(accuracy: Callable[..., Any]) -> dict[str, JSON]:
 def judge_accuracy(results: dict[str, Any]) -> None:
     for case, (log_probs, targets) in accuracy_cases().items():
         what = f"accuracy(log_probs {shape_text(log_probs.shape)}, targets) with {case}"
-        value = expect_float(returned(results[case], what), f"the result of {what}")
+        value = expect_float(returned(results[case], what, hints={
+            "must match the size of tensor": "predictions and targets differ in size: compare one prediction per "
+                                             "row, log_probs.argmax(dim=1), with targets"}), f"the result of {what}")
         right = int((log_probs.argmax(dim=1) == targets).sum())
         expected = right / len(targets)
         if abs(value - expected) < 1e-6:
             continue
+        with_argmin = int((log_probs.argmin(dim=1) == targets).sum()) / len(targets)
         mistakes = {100 * expected: "return a fraction in [0, 1], not a percentage",
                     float(right): "return the fraction of correct predictions, not their number",
-                    1 - expected: "that is the error rate: return the fraction of correct predictions"}
-        advice = next((advice for wrong, advice in mistakes.items() if abs(value - wrong) < 1e-6),
-                      "the prediction is the class with the highest log-probability, log_probs.argmax(dim=1)")
-        raise CheckFailure(f"{what} returned {value:.4f}, expected {expected:.4f}: {advice}")
+                    1 - expected: "that is the error rate: return the fraction of correct predictions",
+                    with_argmin: "that is the fraction whose argmin is the target: the prediction is the most "
+                                 "likely class, log_probs.argmax(dim=1)"}
+        if type(results[case]) is int and value == right // len(targets):  # an int: the fraction was floored
+            mistakes = {value: "integer division (//) rounds the fraction down to an int: divide with /"}
+        advice = next((advice for wrong, advice in mistakes.items() if abs(value - wrong) < 1e-6), "")
+        raise CheckFailure(f"{what} returned {value:.4f}, expected {expected:.4f}"
+                           + (f": {advice}" if advice else " (the fraction of rows whose most likely class, "
+                              "log_probs.argmax(dim=1), is the target)"))
 
 
 # ---------------------------------------------------------------- 2.5 the confusion matrix
@@ -265,7 +347,8 @@ PACK_CASES = (("Ng", "Kowalski", "Abe"), ("Li", "Satoshi"))
 
 
 def probe_pack(pack_names: Callable[..., Any]) -> dict[str, JSON]:
-    return {", ".join(names): call(pack_names, list(names)) for names in PACK_CASES}
+    with substituted(pack_names, encode_name=name_to_tensor):  # judge the packing, not the student's encode_name
+        return {", ".join(names): call(pack_names, list(names)) for names in PACK_CASES}
 
 
 def judge_pack(results: dict[str, Any]) -> None:
@@ -281,7 +364,8 @@ def judge_pack(results: dict[str, Any]) -> None:
         total = int(lengths.sum())
         expect_tensor(packed.data, f"the data of {what}", (total, N_LETTERS), "(total letters, N_LETTERS)", {
             (total, 1, N_LETTERS): "pack (len, N_LETTERS) tensors: squeeze each name's batch dimension first",
-            (padded.shape[0] * len(names), N_LETTERS): "the padding was packed too: give each name's real length"})
+            (padded.shape[0] * len(names), N_LETTERS): "the padding was packed too: give each name's real length"},
+            dtype=torch.float32, dtype_reason="nn.RNN's weights are float32")
         got_padded, got_lengths = pad_packed_sequence(packed)
         if packed.unsorted_indices is None and got_lengths.tolist() != lengths.tolist():
             raise CheckFailure(f"{what} put the names in another order: pass enforce_sorted=False, so that the "

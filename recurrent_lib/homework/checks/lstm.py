@@ -1,0 +1,466 @@
+r"""Assignment 05, the LSTM from scratch: checks of one step in the notes' per-gate form and in PyTorch's fused
+form, the mapping of the notes' ``MyLSTM`` onto ``nn.LSTM``, the forget-gate bias, and ``proj_size``'s parameter
+count and shapes.
+
+The references are torch's (``nn.LSTMCell``, ``nn.LSTM`` and its parameter counts and output shapes) and the
+library's (``recurrent_lib.lstm_forms``, tested against torch). Every exercise stands alone, so each check judges
+one. A hint fires only when the student's result equals what the named mistake computes: the checks recompute
+the answer with the gates in another order, a sigmoid on the candidate, ``h = o * c`` without the tanh, the bias
+in the wrong block or in only one of the two bias vectors, and the ``proj_size`` mix-ups.
+"""
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from recurrent_lib.lstm_forms import MyLSTM, per_gate_to_lstm
+
+from ..exercise import Assignment, Exercise
+from ..feedback import (CheckFailure, close, describe, difference, expect_close, expect_int, expect_pair,
+                        expect_tensor, returned, shape_text)
+from ..wire import JSON, call
+
+Tensors = dict[str, Tensor]
+FLOAT32 = "the weights are float32, and the rest of the notebook feeds the result to float32 modules"
+STATE_KEYS = ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0")
+
+
+def _randn(generator: torch.Generator, *shape: int, scale: float = 0.8) -> Tensor:
+    return torch.randn(*shape, generator=generator) * scale
+
+
+def _identity(t: Tensor) -> Tensor:
+    return t
+
+
+def _seeded(seed: int, cls: type[nn.Module], *args: Any, **kwargs: Any) -> nn.Module:
+    """cls(*args, **kwargs) initialised from ``seed``, leaving the global random state untouched."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return cls(*args, **kwargs)
+
+
+def lstm_update(pre: Tensors, c_prev: Tensor, *, candidate: Callable[[Tensor], Tensor] = torch.tanh,
+                h_squash: bool = True, swap_fi: bool = False, forget: bool = True) -> tuple[Tensor, Tensor]:
+    """(h_t, c_t) from the gates' pre-activations ``pre`` {"i", "f", "g", "o"}; the keywords make the mistakes:
+    another activation on the candidate, h = o * c without tanh, the forget and input gate exchanged in the
+    update, or no forget term."""
+    i, f, o = torch.sigmoid(pre["i"]), torch.sigmoid(pre["f"]), torch.sigmoid(pre["o"])
+    g = candidate(pre["g"])
+    if swap_fi:
+        i, f = f, i
+    c_t = (f * c_prev if forget else 0) + i * g
+    return o * (torch.tanh(c_t) if h_squash else c_t), c_t
+
+
+def _judge_step(result: Any, where: str, expected: tuple[Tensor, Tensor], mistakes: dict[str, tuple[Tensor, Tensor]],
+                batch: int, hidden_size: int, name: str) -> None:
+    """The returned (h_t, c_t) against ``expected``; c_t is judged first (most mistakes change it), then h_t."""
+    value = returned(result, f"{name} {where}", "x_t is (batch, input_size) and the weights (hidden_size, ...): "
+                                                 "the batched product is x @ W.T")
+    h_t, c_t = expect_pair(value, "(h_t, c_t)")
+    dims = "(batch, hidden_size)"
+    h_t = expect_tensor(h_t, f"h_t {where}", (batch, hidden_size), dims, dtype=torch.float32, dtype_reason=FLOAT32)
+    c_t = expect_tensor(c_t, f"c_t {where}", (batch, hidden_size), dims, dtype=torch.float32, dtype_reason=FLOAT32)
+    h_expected, c_expected = expected
+    if not close(c_t, c_expected) and close(c_t, h_expected) and close(h_t, c_expected):
+        raise CheckFailure(f"(h_t, c_t) {where} came back in the wrong order: return h_t first, then c_t")
+    expect_close(c_t, c_expected, f"c_t {where}", {advice: wrong[1] for advice, wrong in mistakes.items()})
+    expect_close(h_t, h_expected, f"h_t {where}", {advice: wrong[0] for advice, wrong in mistakes.items()})
+
+
+# ---------------------------------------------------------------- 5.1 one step in the notes' form
+
+def per_gate_cases() -> dict[str, Tensors]:
+    """x_t, h_prev, c_prev and the four gates' W (hidden, input + hidden), b (hidden,): two seeded sets."""
+    g = torch.Generator().manual_seed(501)
+    cases = {}
+    for case, (batch, input_size, hidden_size) in {"batch 2, input 3, hidden 4": (2, 3, 4),
+                                                     "batch 3, input 4, hidden 4": (3, 4, 4)}.items():
+        tensors = {"x_t": _randn(g, batch, input_size, scale=1.0), "h_prev": _randn(g, batch, hidden_size),
+                   "c_prev": _randn(g, batch, hidden_size, scale=1.5)}
+        for gate in ("f", "i", "C", "o"):
+            tensors[f"W_{gate}"] = _randn(g, hidden_size, input_size + hidden_size)
+            tensors[f"b_{gate}"] = _randn(g, hidden_size)
+        cases[case] = tensors
+    return cases
+
+
+def per_gate_pre(t: Tensors, h_first: bool = False) -> Tensors:
+    """The four pre-activations [x_t; h_prev] W^T + b (or [h_prev; x_t], a mistake), keyed i, f, g, o."""
+    combined = torch.cat((t["h_prev"], t["x_t"]) if h_first else (t["x_t"], t["h_prev"]), dim=1)
+    return {gate: combined @ t[f"W_{name}"].T + t[f"b_{name}"] for gate, name in zip("ifgo", ("i", "f", "C", "o"))}
+
+
+def per_gate_mistakes(t: Tensors) -> dict[str, tuple[Tensor, Tensor]]:
+    pre, c = per_gate_pre(t), t["c_prev"]
+    mistakes = {
+        "the candidate C~ went through a sigmoid: it is tanh(W_C [x_t; h_prev] + b_C), so it can be negative":
+            lstm_update(pre, c, candidate=torch.sigmoid),
+        "it is h_t = o_t * c_t: the cell state is squashed first, h_t = o_t * tanh(c_t)": lstm_update(pre, c, h_squash=False),
+        "the forget and input gates are exchanged: c_t = f_t * c_prev + i_t * C~_t (f keeps the old state, i "
+        "admits the candidate)": lstm_update(pre, c, swap_fi=True),
+        "the old cell state is missing: c_t = f_t * c_prev + i_t * C~_t": lstm_update(pre, c, forget=False),
+        "it is h_t = o_t * tanh(c_prev): use the new cell state c_t": (
+            torch.sigmoid(pre["o"]) * torch.tanh(c), lstm_update(pre, c)[1]),
+    }
+    mistakes["the input is concatenated as [h_prev; x_t]: the notes' order is torch.cat((x_t, h_prev), dim=1), "
+             "x_t first"] = lstm_update(per_gate_pre(t, h_first=True), c)
+    return mistakes
+
+
+def probe_per_gate(lstm_step_per_gate: Callable[..., Any]) -> dict[str, JSON]:
+    return {case: call(lstm_step_per_gate, *(v.clone() for v in tensors.values()))
+            for case, tensors in per_gate_cases().items()}
+
+
+def judge_per_gate(results: dict[str, Any]) -> None:
+    for case, t in per_gate_cases().items():
+        _judge_step(results[case], f"(with {case})", lstm_update(per_gate_pre(t), t["c_prev"]), per_gate_mistakes(t),
+                    t["x_t"].shape[0], t["h_prev"].shape[1], "lstm_step_per_gate")
+
+
+# ---------------------------------------------------------------- 5.2 the fused step, gates i, f, g, o
+
+def fused_cases() -> dict[str, Tensors]:
+    """x_t, h_prev, c_prev, W_ih (4H, I), W_hh (4H, H), b_ih, b_hh (4H,): two seeded sets."""
+    g = torch.Generator().manual_seed(502)
+    cases = {}
+    for case, (batch, input_size, hidden_size) in {"batch 2, input 3, hidden 4": (2, 3, 4),
+                                                     "batch 3, input 5, hidden 2": (3, 5, 2)}.items():
+        cases[case] = {"x_t": _randn(g, batch, input_size, scale=1.0), "h_prev": _randn(g, batch, hidden_size),
+                       "c_prev": _randn(g, batch, hidden_size, scale=1.5),
+                       "W_ih": _randn(g, 4 * hidden_size, input_size), "W_hh": _randn(g, 4 * hidden_size, hidden_size),
+                       "b_ih": _randn(g, 4 * hidden_size), "b_hh": _randn(g, 4 * hidden_size)}
+    return cases
+
+
+def fused_pre(t: Tensors, order: str = "ifgo", b_ih: bool = True, b_hh: bool = True) -> Tensors:
+    """The pre-activations cut into blocks read in ``order`` (a mistake unless "ifgo"), optionally a bias short."""
+    z = t["x_t"] @ t["W_ih"].T + t["h_prev"] @ t["W_hh"].T + (t["b_ih"] if b_ih else 0) + (t["b_hh"] if b_hh else 0)
+    return dict(zip(order, z.chunk(4, dim=1)))
+
+
+def fused_mistakes(t: Tensors) -> dict[str, tuple[Tensor, Tensor]]:
+    c = t["c_prev"]
+    return {
+        "the blocks were read as i, f, o, g (the fastai book's order): PyTorch stacks i, f, g, o":
+            lstm_update(fused_pre(t, "ifog"), c),
+        "the blocks were read as f, i, g, o (the notes' order): PyTorch stacks i, f, g, o":
+            lstm_update(fused_pre(t, "figo"), c),
+        "the blocks were read as f, i, o, g: PyTorch stacks i, f, g, o": lstm_update(fused_pre(t, "fiog"), c),
+        "the candidate g went through a sigmoid: g = tanh(...) (only i, f and o are sigmoids)":
+            lstm_update(fused_pre(t), c, candidate=torch.sigmoid),
+        "it is h_t = o * c_t: squash the cell state first, h_t = o * tanh(c_t)": lstm_update(fused_pre(t), c, h_squash=False),
+        "b_hh is missing: nn.LSTM adds both biases, b_ih and b_hh": lstm_update(fused_pre(t, b_hh=False), c),
+        "b_ih is missing: nn.LSTM adds both biases, b_ih and b_hh": lstm_update(fused_pre(t, b_ih=False), c),
+        "the forget and input gates are exchanged in c_t = f * c_prev + i * g": lstm_update(fused_pre(t), c, swap_fi=True),
+    }
+
+
+def probe_fused(lstm_step_fused: Callable[..., Any]) -> dict[str, JSON]:
+    return {case: call(lstm_step_fused, *(v.clone() for v in tensors.values())) for case, tensors in fused_cases().items()}
+
+
+def judge_fused(results: dict[str, Any]) -> None:
+    for case, t in fused_cases().items():
+        cell = nn.LSTMCell(t["x_t"].shape[1], t["h_prev"].shape[1])
+        with torch.no_grad():
+            for name, value in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), ("W_ih", "W_hh", "b_ih", "b_hh")):
+                getattr(cell, name).copy_(t[value])
+            expected = cell(t["x_t"], (t["h_prev"], t["c_prev"]))
+        _judge_step(results[case], f"(with {case})", expected, fused_mistakes(t), t["x_t"].shape[0],
+                    t["h_prev"].shape[1], "lstm_step_fused")
+
+
+# ---------------------------------------------------------------- 5.3 MyLSTM's weights in nn.LSTM
+
+MAPPING_CASES = {"MyLSTM(3, 4, 2)": (503, 3, 4), "MyLSTM(5, 5, 2)": (504, 5, 5)}
+
+
+def _state_as_tuple(mylstm_to_lstm_state: Callable[[MyLSTM], Any], my: MyLSTM) -> Any:
+    """The student's dict as (sorted keys, the four expected entries or None), which the wire can carry."""
+    state = mylstm_to_lstm_state(my)
+    if not isinstance(state, dict):
+        return state
+    return sorted(str(key) for key in state), tuple(state.get(key) for key in STATE_KEYS)
+
+
+def probe_mapping(mylstm_to_lstm_state: Callable[..., Any]) -> dict[str, JSON]:
+    return {case: call(_state_as_tuple, mylstm_to_lstm_state, _seeded(seed, MyLSTM, I, H, 2))
+            for case, (seed, I, H) in MAPPING_CASES.items()}
+
+
+def mapping_mistakes(my: MyLSTM) -> dict[str, Tensors]:
+    """What the common mistakes put into (weight_ih, weight_hh, bias_ih + bias_hh)."""
+    I = my.input_size  # noqa: E741
+    by_gate = {"i": my.W_i, "f": my.W_f, "g": my.W_C, "o": my.W_o}
+
+    def stacked(order: str, h_first: bool = False) -> Tensors:
+        weight = torch.cat([by_gate[gate].weight for gate in order]).detach()
+        bias = torch.cat([by_gate[gate].bias for gate in order]).detach()
+        cut = weight.shape[1] - I if h_first else I
+        first, second = weight[:, :cut], weight[:, cut:]
+        return {"weight_ih_l0": second if h_first else first, "weight_hh_l0": first if h_first else second, "bias": bias}
+
+    right = stacked("ifgo")
+    mistakes = {
+        "the blocks are stacked in the notes' order f, i, C, o: nn.LSTM's rows are i, f, g, o (g = C~)": stacked("figo"),
+        "the blocks are stacked as i, f, o, g (the fastai book's order): nn.LSTM's rows are i, f, g, o": stacked("ifog"),
+        "the bias went into both bias_ih_l0 and bias_hh_l0: nn.LSTM adds the two, so every gate gets it twice; "
+        "put it into one and zeros into the other": {**right, "bias": 2 * right["bias"]},
+        "the bias is missing: MyLSTM's W_*.bias belong in bias_ih_l0 (or bias_hh_l0)":
+            {**right, "bias": torch.zeros_like(right["bias"])},
+    }
+    mistakes["weight_ih_l0 holds the last columns of W_*.weight: the first input_size columns multiply x_t "
+             "(torch.cat((input, h)) puts x_t first), the last hidden_size multiply h_{t-1}"] = stacked("ifgo", h_first=True)
+    return mistakes
+
+
+def judge_mapping(results: dict[str, Any]) -> None:
+    for case, (seed, I, H) in MAPPING_CASES.items():
+        my = _seeded(seed, MyLSTM, I, H, 2)
+        where = f"(for {case})"
+        value = returned(results[case], f"mylstm_to_lstm_state {where}")
+        if not (isinstance(value, tuple) and len(value) == 2 and isinstance(value[0], list)):
+            raise CheckFailure(f"expected mylstm_to_lstm_state to return a dict of tensors, got {describe(value)}")
+        keys, entries = value
+        missing = [key for key in STATE_KEYS if key not in keys]
+        if missing:
+            raise CheckFailure(f"the dict {where} has no {', '.join(missing)}: nn.LSTM's layer-0 parameters are "
+                               f"{', '.join(STATE_KEYS)} (it has {', '.join(keys) or 'no keys'})")
+        expected = per_gate_to_lstm(my)
+        shapes = {"weight_ih_l0": ((4 * H, I), "(4 * hidden_size, input_size)"),
+                  "weight_hh_l0": ((4 * H, H), "(4 * hidden_size, hidden_size)"),
+                  "bias_ih_l0": ((4 * H,), "(4 * hidden_size,)"), "bias_hh_l0": ((4 * H,), "(4 * hidden_size,)")}
+        got = {}
+        for key, entry in zip(STATE_KEYS, entries):
+            shape, dims = shapes[key]
+            hints = {(4 * H, H): "those are the columns that multiply h_{t-1}", (4 * H, I): "those are the columns "
+                     "that multiply x_t", (H, I + H): "that is one gate's weight; stack the four (torch.cat)",
+                     (I + H, 4 * H): "transposed: nn.LSTM's gates are stacked in the rows"}
+            got[key] = expect_tensor(entry, f"{key} {where}", shape, dims, hints if key.startswith("weight") else None,
+                                     dtype=torch.float32, dtype_reason=FLOAT32)
+        got["bias"] = got["bias_ih_l0"] + got["bias_hh_l0"]
+        expected["bias"] = expected["bias_ih_l0"] + expected["bias_hh_l0"]
+        mistakes = mapping_mistakes(my)
+        for key, what in (("weight_ih_l0", f"weight_ih_l0 {where}"), ("weight_hh_l0", f"weight_hh_l0 {where}"),
+                          ("bias", f"bias_ih_l0 + bias_hh_l0 {where} (only their sum matters)")):
+            expect_close(got[key], expected[key], what, {advice: wrong[key] for advice, wrong in mistakes.items()})
+
+
+# ---------------------------------------------------------------- 5.4 the forget-gate bias
+
+FORGET_CASES = {"nn.LSTM(3, 4, num_layers=2, bidirectional=True), value 1.0": (505, 4, {"num_layers": 2, "bidirectional": True}, 1.0),
+                "nn.LSTM(2, 3), value 2.5": (506, 3, {}, 2.5)}
+
+
+def _biases_after(set_forget_gate_bias: Callable[..., Any], lstm: nn.LSTM, value: float) -> tuple[Any, ...]:
+    """Call the student's function on ``lstm``; return (what it returned is not used) the biases in order,
+    whether every weight kept its values, and whether every parameter is still a trainable nn.Parameter."""
+    weights = {name: p.detach().clone() for name, p in lstm.named_parameters() if name.startswith("weight")}
+    set_forget_gate_bias(lstm, value)
+    params = dict(lstm.named_parameters())
+    biases = tuple(params[name].detach().clone() if name in params else None
+                   for name in sorted(lstm._flat_weights_names) if name.startswith("bias"))
+    kept = all(name in params and torch.equal(params[name].detach(), w) for name, w in weights.items())
+    trainable = len(params) == len(lstm._flat_weights_names) and all(p.requires_grad for p in params.values())
+    return biases, kept, trainable
+
+
+def _forget_lstm(seed: int, H: int, kwargs: dict[str, Any]) -> nn.LSTM:
+    return _seeded(seed, nn.LSTM, {4: 3, 3: 2}[H], H, **kwargs)
+
+
+def probe_forget(set_forget_gate_bias: Callable[..., Any]) -> dict[str, JSON]:
+    return {case: call(_biases_after, set_forget_gate_bias, _forget_lstm(seed, H, kwargs), value)
+            for case, (seed, H, kwargs, value) in FORGET_CASES.items()}
+
+
+def judge_forget(results: dict[str, Any]) -> None:
+    for case, (seed, H, kwargs, value) in FORGET_CASES.items():
+        lstm = _forget_lstm(seed, H, kwargs)
+        where = f"(for {case})"
+        names = [name for name in sorted(lstm._flat_weights_names) if name.startswith("bias")]
+        old = {name: getattr(lstm, name).detach() for name in names}
+        outcome = returned(results[case], f"set_forget_gate_bias {where}", hints={
+            "cannot assign": "change the values in place, under `with torch.no_grad():`, e.g. "
+                             "`lstm.bias_ih_l0[H:2 * H] = value`, instead of assigning a new tensor"})
+        biases, kept, trainable = outcome
+        if not trainable or any(b is None for b in biases):
+            raise CheckFailure(f"after set_forget_gate_bias {where} the LSTM's parameters are no longer all trainable "
+                               "nn.Parameters: change the values in place, e.g. `with torch.no_grad(): "
+                               "lstm.bias_ih_l0[H:2 * H] = value`, instead of assigning new tensors")
+        if not kept:
+            raise CheckFailure(f"set_forget_gate_bias {where} changed some weights: only the biases should change")
+        new = {name: expect_tensor(b, f"{name} {where}", (4 * H,), "(4 * hidden_size,)") for name, b in zip(names, biases)}
+        for ih in [name for name in names if name.startswith("bias_ih")]:
+            hh = ih.replace("bias_ih", "bias_hh")
+            total, old_total = new[ih] + new[hh], old[ih] + old[hh]
+            blocks, old_blocks = total.split(H), old_total.split(H)
+            layer = ih.removeprefix("bias_ih_")
+            if close(blocks[1], torch.full((H,), value)) and all(close(b, o) for b, o in zip(blocks[::2], old_blocks[::2])) \
+                    and close(blocks[3], old_blocks[3]):
+                continue
+            if close(blocks[1], old_blocks[1]):
+                if close(blocks[0], torch.full((H,), value)) or close(new[ih][:H], torch.full((H,), value)):
+                    raise CheckFailure(f"{ih} {where}: the forget gate's bias is unchanged and the value went into "
+                                       "rows 0:H, the input gate i; the forget gate is the second block, rows H:2H")
+                raise CheckFailure(f"layer {layer} {where}: the forget gate's bias (rows H:2H of {ih} + {hh}) is "
+                                   "unchanged; set it in every layer and direction (bias_ih_l{k}, bias_hh_l{k}, and "
+                                   "for a bidirectional LSTM also their _reverse twins)")
+            if close(blocks[1], value + old[hh].split(H)[1]):
+                raise CheckFailure(f"layer {layer} {where}: only {ih}[H:2H] was set, {hh}[H:2H] kept its random values; "
+                                   f"nn.LSTM adds the two, so the gate's bias is {value} + {hh}[H:2H]: zero {hh}[H:2H]")
+            if close(blocks[1], value + old[ih].split(H)[1]):
+                raise CheckFailure(f"layer {layer} {where}: only {hh}[H:2H] was set, {ih}[H:2H] kept its random values; "
+                                   f"nn.LSTM adds the two, so the gate's bias is {ih}[H:2H] + {value}: zero {ih}[H:2H]")
+            if close(blocks[1], torch.full((H,), 2 * value)):
+                raise CheckFailure(f"layer {layer} {where}: {value} went into both {ih}[H:2H] and {hh}[H:2H]; nn.LSTM adds "
+                                   f"them, so the gate's bias is {2 * value}: put {value} in one and 0 in the other")
+            if not close(blocks[1], torch.full((H,), value)):
+                raise CheckFailure(f"layer {layer} {where}: the forget gate's bias, {ih}[H:2H] + {hh}[H:2H], should be "
+                                   f"{value} in every row; " + difference(blocks[1], torch.full((H,), value)))
+            raise CheckFailure(f"layer {layer} {where}: the forget gate is right, but the biases of other gates changed too "
+                               "(rows 0:H, 2H:3H, 3H:4H must keep their values): slice only rows H:2H")
+
+
+# ---------------------------------------------------------------- 5.5 counting parameters, proj_size
+
+COUNT_CASES: tuple[tuple[int, int, int, int, bool], ...] = (
+    # input_size, hidden_size, num_layers, proj_size, bidirectional
+    (3, 4, 1, 0, False), (57, 64, 1, 16, False), (10, 20, 2, 0, False), (10, 20, 2, 5, False),
+    (6, 8, 3, 3, True), (5, 7, 2, 0, True),
+)
+
+
+def count_formula(I: int, H: int, num_layers: int, P: int, bidirectional: bool, *, gates: int = 4,  # noqa: E741
+                  biases: int = 2, projection: bool = True, hh_reads: str = "P", deeper_reads: str = "P") -> int:
+    """nn.LSTM's parameter count; the keywords reproduce the common mistakes."""
+    directions = 2 if bidirectional else 1
+    out = P or H
+    total = 0
+    for layer in range(num_layers):
+        layer_input = I if layer == 0 else directions * {"P": out, "H": H}[deeper_reads]
+        hh_columns = {"P": out, "H": H}[hh_reads]
+        per_direction = gates * H * layer_input + gates * H * hh_columns + biases * gates * H
+        per_direction += P * H if projection else 0
+        total += directions * per_direction
+    return total
+
+
+COUNT_MISTAKES: dict[str, dict[str, Any]] = {
+    "you counted one bias vector per gate block; nn.LSTM has two, bias_ih and bias_hh": {"biases": 1},
+    "you counted weight_hh with hidden_size columns: with proj_size it multiplies the projected h, "
+    "weight_hh is (4 * hidden_size, proj_size)": {"hh_reads": "H"},
+    "you left out weight_hr, the projection (proj_size, hidden_size)": {"projection": False},
+    "layers after the first read the previous layer's h, which has proj_size features (times the number of "
+    "directions), not hidden_size": {"deeper_reads": "H"},
+    "that is the count for weight_hh with hidden_size columns and no weight_hr: with proj_size both change":
+        {"hh_reads": "H", "projection": False},
+    "you counted one gate (an RNN's count): an LSTM has four, i, f, g, o, stacked in every weight and bias": {"gates": 1},
+    "you counted three gates (a GRU's count): an LSTM has four, i, f, g, o": {"gates": 3},
+}
+
+
+def _count_call(I: int, H: int, num_layers: int, P: int, bidirectional: bool) -> str:  # noqa: E741
+    return f"count_lstm_parameters({I}, {H}, num_layers={num_layers}, proj_size={P}, bidirectional={bidirectional})"
+
+
+def probe_count(count_lstm_parameters: Callable[..., Any]) -> dict[str, JSON]:
+    return {_count_call(*case): call(count_lstm_parameters, case[0], case[1], num_layers=case[2], proj_size=case[3],
+                                     bidirectional=case[4]) for case in COUNT_CASES}
+
+
+def judge_count(results: dict[str, Any]) -> None:
+    for case in COUNT_CASES:
+        text = _count_call(*case)
+        count = expect_int(returned(results[text], text), f"the result of {text}")
+        lstm = _seeded(0, nn.LSTM, case[0], case[1], num_layers=case[2], proj_size=case[3], bidirectional=case[4])
+        expected = sum(p.numel() for p in lstm.parameters())
+        if count == expected:
+            continue
+        message = f"{text} returned {count}, but nn.LSTM with these arguments has {expected} parameters"
+        for advice, mistake in COUNT_MISTAKES.items():
+            if count == count_formula(*case, **mistake):
+                raise CheckFailure(f"{message}: {advice}")
+        raise CheckFailure(f"{message} (per layer and direction: weight_ih, weight_hh, bias_ih, bias_hh, and "
+                           "weight_hr when proj_size > 0)")
+
+
+# ---------------------------------------------------------------- 5.6 the shapes with proj_size
+
+SHAPE_CASES: tuple[tuple[int, int, int, int, int, int, bool], ...] = (
+    # seq_len, batch, input_size, hidden_size, num_layers, proj_size, bidirectional
+    (5, 3, 2, 6, 1, 0, False), (5, 3, 2, 6, 1, 4, False), (7, 2, 3, 8, 2, 3, False), (4, 2, 3, 8, 2, 5, True),
+)
+
+
+def _shape_call(T: int, B: int, I: int, H: int, num_layers: int, P: int, bidirectional: bool) -> str:  # noqa: E741
+    return (f"lstm_output_shapes({T}, {B}, {I}, {H}, num_layers={num_layers}, proj_size={P}, "
+            f"bidirectional={bidirectional})")
+
+
+def torch_shapes(T: int, B: int, I: int, H: int, num_layers: int, P: int, bidirectional: bool) -> tuple[tuple[int, ...], ...]:  # noqa: E741
+    """(output.shape, h_n.shape, c_n.shape) measured on nn.LSTM."""
+    lstm = _seeded(0, nn.LSTM, I, H, num_layers=num_layers, proj_size=P, bidirectional=bidirectional)
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "LSTM with projections is not supported with oneDNN": not the student's concern
+        output, (h_n, c_n) = lstm(torch.zeros(T, B, I))
+    return tuple(output.shape), tuple(h_n.shape), tuple(c_n.shape)
+
+
+def shape_mistakes(T: int, B: int, I: int, H: int, num_layers: int, P: int, bidirectional: bool) -> dict[str, tuple]:  # noqa: E741
+    directions = 2 if bidirectional else 1
+    output, h_n, c_n = torch_shapes(T, B, I, H, num_layers, P, bidirectional)
+    return {
+        "h and c are swapped: h_n (and output) have proj_size features, the cell state c_n keeps hidden_size":
+            (output[:-1] + (directions * H,), h_n[:-1] + (H,), c_n[:-1] + (P,)),
+        "output and h_n have proj_size features when proj_size > 0 (h is projected), only c_n keeps hidden_size":
+            (output[:-1] + (directions * H,), h_n[:-1] + (H,), c_n),
+        "h_n has proj_size features like output: h_n holds the projected final h":
+            (output, h_n[:-1] + (H,), c_n),
+        "c_n is not projected: it keeps hidden_size features": (output, h_n, c_n[:-1] + (P or H,)),
+        "output's last dimension is num_directions * proj_size (both directions side by side)":
+            (output[:-1] + (P or H,), h_n, c_n),
+    }
+
+
+def _as_shape(value: Any, what: str) -> tuple[int, ...]:
+    if not isinstance(value, (tuple, list)) or not all(type(n) is int for n in value):
+        raise CheckFailure(f"expected {what} as a tuple of ints, got {describe(value)}")
+    return tuple(value)
+
+
+def probe_shapes(lstm_output_shapes: Callable[..., Any]) -> dict[str, JSON]:
+    return {_shape_call(*case): call(lstm_output_shapes, *case[:4], num_layers=case[4], proj_size=case[5],
+                                     bidirectional=case[6]) for case in SHAPE_CASES}
+
+
+def judge_shapes(results: dict[str, Any]) -> None:
+    for case in SHAPE_CASES:
+        text = _shape_call(*case)
+        value = returned(results[text], text)
+        if not isinstance(value, (tuple, list)) or len(value) != 3:
+            got = f"{len(value)} items" if isinstance(value, (tuple, list)) else describe(value)
+            raise CheckFailure(f"expected {text} to return (output_shape, h_n_shape, c_n_shape), three tuples, got {got}")
+        got = tuple(_as_shape(v, name) for v, name in zip(value, ("output_shape", "h_n_shape", "c_n_shape")))
+        expected = torch_shapes(*case)
+        if got == expected:
+            continue
+        message = (f"{text} returned {', '.join(shape_text(s) for s in got)}; nn.LSTM gives output "
+                   f"{shape_text(expected[0])}, h_n {shape_text(expected[1])}, c_n {shape_text(expected[2])}")
+        advice = next((advice for advice, wrong in shape_mistakes(*case).items() if wrong == got and wrong != expected), "")
+        raise CheckFailure(message + (f": {advice}" if advice else ""))
+
+
+ASSIGNMENT = Assignment("05_lstm_from_scratch", "The LSTM from scratch", (
+    Exercise("5.1", "one LSTM step in the notes' form", ("lstm_step_per_gate",), probe_per_gate, judge_per_gate),
+    Exercise("5.2", "the fused step, gates i, f, g, o", ("lstm_step_fused",), probe_fused, judge_fused),
+    Exercise("5.3", "MyLSTM's weights in nn.LSTM", ("mylstm_to_lstm_state",), probe_mapping, judge_mapping),
+    Exercise("5.4", "the forget-gate bias", ("set_forget_gate_bias",), probe_forget, judge_forget),
+    Exercise("5.5", "counting parameters with proj_size", ("count_lstm_parameters",), probe_count, judge_count),
+    Exercise("5.6", "the shapes with proj_size", ("lstm_output_shapes",), probe_shapes, judge_shapes),
+))

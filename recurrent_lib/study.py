@@ -4,7 +4,7 @@
   :class:`~recurrent_lib.classifiers.SequenceClassifier`, or a
   :class:`~recurrent_lib.classifiers.SequenceRegressor` with ``regression=True``), so that a study
   changes one thing only: the recurrent layer.
-- :func:`count_parameters`, :func:`model_parameters` and :func:`matched_hidden_size`: compare at equal
+- :func:`trainable_parameters`, :func:`model_parameters` and :func:`matched_hidden_size`: compare at equal
   size, or at equal budget.
 - :class:`Spread` and :func:`over_seeds`: one number per seed, with its mean and range.
 - :func:`beyond_spread`, :func:`compare` and :func:`verdict`: a difference counts only when it is
@@ -61,8 +61,9 @@ def make_model(kind: Kind, input_size: int, hidden_size: int, n_outputs: int, *,
     return (SequenceRegressor if regression else SequenceClassifier)(rnn, n_outputs)
 
 
-def count_parameters(model: nn.Module) -> int:
-    """The number of trainable numbers in ``model``."""
+def trainable_parameters(model: nn.Module) -> int:
+    """The number of trainable numbers in ``model``, counted from its tensors (``recurrent_lib.sizes``
+    computes a recurrent layer's count from its sizes alone)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

@@ -5,7 +5,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from recurrent_lib.classifiers import SequenceClassifier, SequenceRegressor
-from recurrent_lib.study import (Spread, StepRecorder, beyond_spread, compare, count_parameters, make_model,
+from recurrent_lib.study import (Spread, StepRecorder, beyond_spread, compare, make_model, trainable_parameters,
                                  matched_hidden_size, model_parameters, over_seeds, steps_to_reach, verdict)
 from recurrent_lib.tasks import as_items, collate_steps, temporal_order
 from recurrent_lib.train import fit
@@ -45,11 +45,11 @@ def test_make_model_says_what_it_expected():
 @pytest.mark.parametrize("kind", ["rnn", "lstm", "gru"])
 @pytest.mark.parametrize("sizes", [(57, 32, 18), (6, 16, 4), (2, 1, 1)])
 def test_model_parameters_counts_what_torch_builds(kind, sizes):
-    assert model_parameters(kind, *sizes) == count_parameters(make_model(kind, *sizes))
+    assert model_parameters(kind, *sizes) == trainable_parameters(make_model(kind, *sizes))
 
 
 def test_matched_hidden_size_is_the_closest_budget():
-    budget = count_parameters(make_model("lstm", 57, 32, 18))
+    budget = trainable_parameters(make_model("lstm", 57, 32, 18))
     for kind in ("rnn", "gru", "lstm"):
         H = matched_hidden_size(kind, 57, 18, budget)
         best = min(range(1, 200), key=lambda h: (abs(model_parameters(kind, 57, h, 18) - budget), h))

@@ -62,32 +62,50 @@ def gru_step(x: Tensor, h: Tensor, w_ih: Tensor, w_hh: Tensor, b_ih: Tensor | No
     return (1 - z) * n + z * h
 
 
+def in_torch_words(ours: str, theirs: str) -> str:
+    """Our message (what was expected, what arrived), then torch's own wording of the same error, so that code
+    and tests written against torch's messages match the twins' too."""
+    return f"{ours} (torch: {theirs})"
+
+
 def check_nonlinearity(module: str, nonlinearity: object, error: type[Exception] = ValueError) -> None:
     """'tanh' or 'relu'; torch refuses anything else when it builds an RNN (ValueError) and when it runs an
     RNNCell (RuntimeError), so the error type is the caller's."""
     if not isinstance(nonlinearity, str) or nonlinearity not in ACTIVATIONS:
-        raise error(f"{module}: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}")
+        theirs = (f"Unknown nonlinearity '{nonlinearity}'. Select from 'tanh' or 'relu'." if error is ValueError
+                  else f"Unknown nonlinearity: {nonlinearity}")
+        raise error(in_torch_words(f"{module}: expected nonlinearity 'tanh' or 'relu', got {nonlinearity!r}", theirs))
 
 
-def check_input(module: str, x: Tensor, input_size: int, dtype: torch.dtype,
-                dtype_error: type[Exception] = RuntimeError) -> None:
-    """The input's features (last dimension) and dtype must match the module's parameters (a wrong dtype is a
-    RuntimeError for torch's cells, a ValueError for its layers: ``dtype_error``)."""
+def check_input(module: str, x: Tensor, input_size: int, dtype: torch.dtype) -> None:
+    """The input's features (last dimension) and dtype must match the module's parameters. torch's cells and
+    layers word these errors differently, and a wrong dtype is a RuntimeError for its cells (from a matrix
+    product, in no words of its own), a ValueError for its layers."""
+    cell = module.endswith("Cell")
     if x.dtype != dtype:
-        raise dtype_error(f"{module}: expected input of dtype {dtype} (the parameters' dtype), got {x.dtype}; "
-                         f"convert the input with input.to({dtype}) or the module with module.to({x.dtype})")
+        ours = (f"{module}: expected input of dtype {dtype} (the parameters' dtype), got {x.dtype}; "
+                f"convert the input with input.to({dtype}) or the module with module.to({x.dtype})")
+        if cell:
+            raise RuntimeError(ours)
+        raise ValueError(in_torch_words(ours, f"{module} input dtype ({x.dtype}) does not match weight dtype "
+                                              f"({dtype}). Convert input: input.to({dtype}), or convert model: "
+                                              f"model.to({x.dtype})"))
     if x.size(-1) != input_size:
-        raise RuntimeError(f"{module}: expected input with {input_size} features in its last dimension "
-                           f"(input_size={input_size}), got {x.size(-1)}")
+        theirs = (f"input has inconsistent input_size: got {x.size(-1)} expected {input_size}" if cell else
+                  f"input.size(-1) must be equal to input_size. Expected {input_size}, got {x.size(-1)}")
+        raise RuntimeError(in_torch_words(f"{module}: expected input with {input_size} features in its last "
+                                          f"dimension (input_size={input_size}), got {x.size(-1)}", theirs))
 
 
 def check_state(module: str, name: str, state: object, shape: tuple[int, ...], meaning: str,
-                dtype: torch.dtype) -> None:
-    """A given initial state must be a tensor of ``shape`` (spelled out in ``meaning``) and the input's dtype."""
+                dtype: torch.dtype, theirs: str) -> None:
+    """A given initial state must be a tensor of ``shape`` (spelled out in ``meaning``) and the input's dtype;
+    ``theirs`` is torch's wording of a wrong shape."""
     if not isinstance(state, Tensor):
         raise TypeError(f"{module}: expected {name} to be a tensor of shape {shape}, got {type(state).__name__}")
     if tuple(state.shape) != shape:
-        raise RuntimeError(f"{module}: expected {name} of shape {shape} = {meaning}, got {tuple(state.shape)}")
+        raise RuntimeError(in_torch_words(f"{module}: expected {name} of shape {shape} = {meaning}, "
+                                          f"got {tuple(state.shape)}", theirs))
     if state.dtype != dtype:
         raise RuntimeError(f"{module}: expected {name} of dtype {dtype} (the input's dtype), got {state.dtype}")
 
@@ -98,8 +116,8 @@ def check_state_pair(module: str, hx: object) -> None:
     if not isinstance(hx, tuple | list):
         raise TypeError(f"{module}: expected the state hx to be a tuple (h_0, c_0), got {type(hx).__name__}")
     if len(hx) != 2:
-        raise RuntimeError(f"{module}: expected the state hx to be a tuple (h_0, c_0), got {type(hx).__name__} "
-                           f"of length {len(hx)}")
+        raise RuntimeError(in_torch_words(f"{module}: expected the state hx to be a tuple (h_0, c_0), got "
+                                          f"{type(hx).__name__} of length {len(hx)}", "lstm expects two hidden states"))
 
 
 def init_uniform(module: nn.Module, hidden_size: int) -> None:
@@ -141,8 +159,10 @@ class RNNCellBase(nn.Module):
         hidden_size) or (hidden_size,); return x, *states, all batched, states zeros when hx is None."""
         module = type(self).__name__
         if input.dim() not in (1, 2):
-            raise ValueError(f"{module}: expected a 1-D (input_size,) unbatched or 2-D (batch, input_size) batched "
-                             f"input, got a {input.dim()}-D tensor of shape {tuple(input.shape)}")
+            raise ValueError(in_torch_words(
+                f"{module}: expected a 1-D (input_size,) unbatched or 2-D (batch, input_size) batched input, got a "
+                f"{input.dim()}-D tensor of shape {tuple(input.shape)}",
+                f"{module}: Expected input to be 1D or 2D, got {input.dim()}D instead"))
         check_input(module, input, self.input_size, self.weight_ih.dtype)
         batched = input.dim() == 2
         x = input if batched else input.unsqueeze(0)
@@ -150,9 +170,25 @@ class RNNCellBase(nn.Module):
             return x, *[x.new_zeros(x.size(0), self.hidden_size)] * n_states
         shape = (x.size(0), self.hidden_size) if batched else (self.hidden_size,)
         names = ["hx"] if n_states == 1 else ["h_0", "c_0"]
-        for name, state in zip(names, hx, strict=True):
-            check_state(module, name, state, shape, "(batch, hidden_size)" if batched else "(hidden_size,)", x.dtype)
+        for k, (name, state) in enumerate(zip(names, hx, strict=True)):
+            meaning = "(batch, hidden_size)" if batched else "(hidden_size,)"
+            if isinstance(state, Tensor) and state.dim() not in (1, 2):
+                what = "hidden" if n_states == 1 else f"hx[{k}]"
+                raise ValueError(in_torch_words(
+                    f"{module}: expected {name} of shape {shape} = {meaning}, got a {state.dim()}-D tensor of shape "
+                    f"{tuple(state.shape)}", f"{module}: Expected {what} to be 1D or 2D, got {state.dim()}D instead"))
+            check_state(module, name, state, shape, meaning, x.dtype, self._torch_words(k, x, state, batched))
         return x, *(state if batched else state.unsqueeze(0) for state in hx)
+
+    def _torch_words(self, k: int, x: Tensor, state: object, batched: bool) -> str:
+        """torch's message for the k-th state (hidden0, hidden1) of a wrong shape, for input x (batch, input_size);
+        torch adds a batch dimension to the state of an unbatched input first."""
+        if not isinstance(state, Tensor):
+            return ""
+        got = tuple(state.shape) if batched else (1, *state.shape)
+        if got[0] != x.size(0):
+            return f"Input batch size {x.size(0)} doesn't match hidden{k} batch size {got[0]}"
+        return f"hidden{k} has inconsistent hidden_size: got {got[1]}, expected {self.hidden_size}"
 
 
 class RNNCell(RNNCellBase):

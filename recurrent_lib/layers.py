@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from torch.nn.utils.rnn import PackedSequence
 
-from recurrent_lib.cells import (check_input, check_nonlinearity, check_state, check_state_pair, gru_step,
+from recurrent_lib.cells import (check_input, check_nonlinearity, check_state, check_state_pair, gru_step, in_torch_words,
                                  init_uniform, lstm_step, rnn_step)
 
 State = tuple[Tensor, ...]  # (h,) for RNN and GRU, (h, c) for LSTM
@@ -39,26 +39,33 @@ def check_arguments(module: str, input_size: object, hidden_size: object, num_la
                       f"num_layers={num_layers}", stacklevel=4)
     for name, value in (("bias", bias), ("batch_first", batch_first)):
         if not isinstance(value, bool):
-            raise TypeError(f"{module}: expected {name} to be True or False, got {value!r}")
+            raise TypeError(in_torch_words(f"{module}: expected {name} to be True or False, got {value!r}",
+                                           f"{name} should be of type bool, got: {type(value).__name__}"))
     for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
         if not isinstance(value, int):
-            raise TypeError(f"{module}: expected {name} to be an int, got {value!r}")
+            raise TypeError(in_torch_words(f"{module}: expected {name} to be an int, got {value!r}",
+                                           f"{name} should be of type int, got: {type(value).__name__}"))
         if value <= 0:
-            raise ValueError(f"{module}: expected {name} to be an integer >= 1, got {value!r}")
+            raise ValueError(in_torch_words(f"{module}: expected {name} to be an integer >= 1, got {value!r}",
+                                            f"{name} must be greater than zero"))
     try:
         if num_layers <= 0:
-            raise ValueError(f"{module}: expected num_layers to be an integer >= 1, got {num_layers!r}")
+            raise ValueError(in_torch_words(f"{module}: expected num_layers to be an integer >= 1, got {num_layers!r}",
+                                            "num_layers must be greater than zero"))
         operator.index(num_layers)
-    except TypeError:
-        raise TypeError(f"{module}: expected num_layers to be an int, got {num_layers!r}") from None
+    except TypeError as error:
+        raise TypeError(in_torch_words(f"{module}: expected num_layers to be an int, got {num_layers!r}",
+                                       str(error))) from None
     try:
         negative, too_large = proj_size < 0, proj_size >= hidden_size
     except TypeError:
         raise TypeError(f"{module}: expected proj_size to be an int, got {proj_size!r}") from None
     if negative:
-        raise ValueError(f"{module}: expected proj_size to be an integer >= 0, got {proj_size!r}")
+        raise ValueError(in_torch_words(f"{module}: expected proj_size to be an integer >= 0, got {proj_size!r}",
+                                        "proj_size should be a positive integer or zero to disable projections"))
     if too_large:
-        raise ValueError(f"{module}: expected proj_size < hidden_size={hidden_size}, got {proj_size!r}")
+        raise ValueError(in_torch_words(f"{module}: expected proj_size < hidden_size={hidden_size}, got {proj_size!r}",
+                                        "proj_size has to be smaller than hidden_size"))
     if proj_size and (isinstance(proj_size, bool) or not hasattr(type(proj_size), "__index__")):
         raise TypeError(f"{module}: expected proj_size to be an int, got {proj_size!r}")
 
@@ -66,7 +73,8 @@ def check_arguments(module: str, input_size: object, hidden_size: object, num_la
 def refuse_projection(module: str, unexpected: dict[str, object]) -> None:
     """torch's RNN and GRU refuse ``proj_size`` (ValueError); any other unknown keyword is a TypeError."""
     if "proj_size" in unexpected:
-        raise ValueError(f"{module}: proj_size is only supported for LSTM, not RNN or GRU")
+        raise ValueError(in_torch_words(f"{module}: proj_size is only supported for LSTM, not RNN or GRU",
+                                        "proj_size argument is only supported for LSTM, not RNN or GRU"))
     if unexpected:
         raise TypeError(f"{module}.__init__() got an unexpected keyword argument {next(iter(unexpected))!r}")
 
@@ -153,16 +161,20 @@ class RNNBase(nn.Module):
         else:
             layout = "(N, L, H_in)" if self.batch_first else "(L, N, H_in)"
             if input.dim() not in (2, 3):
-                raise ValueError(f"{module}: expected a 2-D (L, H_in) unbatched or 3-D {layout} batched input, "
-                                 f"got a {input.dim()}-D tensor of shape {tuple(input.shape)}")
+                tensor = " tensor" if module == "RNN" else ""  # torch's RNN says "tensor", its LSTM and GRU do not
+                raise ValueError(in_torch_words(
+                    f"{module}: expected a 2-D (L, H_in) unbatched or 3-D {layout} batched input, got a "
+                    f"{input.dim()}-D tensor of shape {tuple(input.shape)}",
+                    f"{module}: Expected input to be 2D or 3D, got {input.dim()}D{tensor} instead"))
             x = input.transpose(0, 1) if input.dim() == 3 and self.batch_first else input
             x = x if input.dim() == 3 else x.unsqueeze(1)  # (L, N, H_in)
             if x.size(0) == 0:
-                raise RuntimeError(f"{module}: expected a sequence of length at least 1, got {tuple(input.shape)}")
+                raise RuntimeError(in_torch_words(f"{module}: expected a sequence of length at least 1, got "
+                                                  f"{tuple(input.shape)}", "Expected sequence length to be larger than 0 in RNN"))
             data, batch_sizes = x.reshape(-1, x.size(-1)), [x.size(1)] * x.size(0)
             sorted_indices = unsorted_indices = None
         batched = packed or input.dim() == 3
-        check_input(module, data, self.input_size, self.weight_ih_l0.dtype, dtype_error=ValueError)
+        check_input(module, data, self.input_size, self.weight_ih_l0.dtype)
         state = self._initial_state(hx, batch_sizes[0], batched, data)
         if sorted_indices is not None:  # hx is in the caller's batch order, packed rows are sorted by length
             state = tuple(s.index_select(1, sorted_indices) for s in state)
@@ -195,12 +207,29 @@ class RNNBase(nn.Module):
         if len(sizes) == 2:
             check_state_pair(module, hx)
         states = (hx,) if len(sizes) == 1 else tuple(hx)
-        for (name, size), state in zip(sizes.items(), states):
+        for k, ((name, size), state) in enumerate(zip(sizes.items(), states)):
             shape, meaning = (stacked, batch, getattr(self, size)), f"(num_layers * num_directions, batch, {size})"
             if not batched:
                 shape, meaning = (stacked, getattr(self, size)), f"(num_layers * num_directions, {size})"
-            check_state(module, name, state, shape, meaning, data.dtype)
+            check_state(module, name, state, shape, meaning, data.dtype, self._torch_words(k, states, shape, batched))
         return states if batched else tuple(state.unsqueeze(1) for state in states)
+
+    @staticmethod
+    def _torch_words(k: int, states: tuple[object, ...], shape: tuple[int, ...], batched: bool) -> str:
+        """torch's message for the k-th of ``states`` when it is not of ``shape``: first the number of
+        dimensions (of both states, for an LSTM), then the size (``hidden[k]`` for an LSTM)."""
+        dims = [s.dim() if isinstance(s, Tensor) else 0 for s in states]
+        want, kind = (3, "batched 3-D") if batched else (2, "unbatched 2-D")
+        if any(d != want for d in dims):
+            if len(states) == 1:
+                return f"For {kind} input, hx should also be {want}-D but got {dims[0]}-D tensor"
+            return f"For {kind} input, hx and cx should also be {want}-D but got ({dims[0]}-D, {dims[1]}-D) tensors"
+        state = states[k]
+        got = list(state.shape) if isinstance(state, Tensor) else []
+        if not batched:  # torch adds the batch dimension first
+            shape, got = (shape[0], 1, *shape[1:]), got[:1] + [1] + got[1:]
+        which = "hidden" if len(states) == 1 else f"hidden[{k}]"
+        return f"Expected {which} size {shape}, got {got}"
 
     def _run_layers(self, data: Tensor, batch_sizes: list[int], state: State) -> tuple[Tensor, State]:
         """data: (sum(batch_sizes), input_size), the rows of step 0, then step 1, ...; state: tensors

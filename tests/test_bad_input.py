@@ -82,6 +82,20 @@ FORWARD_CASES = {
     "cell 3-D input": ("GRUCell", (3, 20), {}, lambda: (randn(5, 4, 3),), ValueError,
                        "GRUCell: expected a 1-D (input_size,) unbatched or 2-D (batch, input_size) batched input, "
                        "got a 3-D tensor of shape (5, 4, 3)"),
+    "RNNCell 4-D hx": ("RNNCell", (10, 20), {}, lambda: (randn(3, 10), randn(3, 1, 1, 20)), ValueError,
+                       "RNNCell: expected hx of shape (3, 20) = (batch, hidden_size), got a 4-D tensor of shape "
+                       "(3, 1, 1, 20)"),
+    "GRUCell 4-D hx": ("GRUCell", (10, 20), {}, lambda: (randn(3, 10), randn(3, 1, 1, 20)), ValueError,
+                       "GRUCell: expected hx of shape (3, 20) = (batch, hidden_size), got a 4-D tensor"),
+    "LSTMCell 4-D h_0": ("LSTMCell", (10, 20), {}, lambda: (randn(3, 10), (randn(3, 1, 1, 20), randn(3, 20))),
+                         ValueError, "LSTMCell: expected h_0 of shape (3, 20) = (batch, hidden_size), got a 4-D tensor"),
+    "unbatched h_0 size": ("GRU", (3, 20, 2), {}, lambda: (randn(5, 3), randn(2, 5)), RuntimeError,
+                           "GRU: expected h_0 of shape (2, 20) = (num_layers * num_directions, hidden_size), got (2, 5)"),
+    "unbatched LSTM c_0 size": ("LSTM", (3, 20), {}, lambda: (randn(5, 3), (randn(1, 20), randn(1, 7))), RuntimeError,
+                                "LSTM: expected c_0 of shape (1, 20) = (num_layers * num_directions, hidden_size), "
+                                "got (1, 7)"),
+    "LSTM 2-D c_0 for batched input": ("LSTM", (3, 20), {}, lambda: (randn(5, 4, 3), (randn(1, 4, 20), randn(4, 20))),
+                                       RuntimeError, "LSTM: expected c_0 of shape (1, 4, 20)"),
     "cell input dtype": ("LSTMCell", (3, 20), {"dtype": torch.float64}, lambda: (randn(4, 3),), RuntimeError,
                          "LSTMCell: expected input of dtype torch.float64 (the parameters' dtype), got torch.float32"),
 }
@@ -89,6 +103,16 @@ FORWARD_CASES = {
 
 # Where torch's exception is an accident of its code rather than a check, the twin raises TypeError instead.
 TORCH_ACCIDENTS = {"LSTM state not a tuple": IndexError, "RNN state a tuple": AttributeError}
+# Where torch's message comes from deeper code (a matrix product, an argument parser), not from a check of its
+# own, the twin does not repeat it; everywhere else its message contains torch's words after its own.
+TORCH_ACCIDENTAL_WORDS = {"packed input size", "LSTM state not a tuple", "RNN state a tuple", "h_0 dtype",
+                          "LSTMCell state not a tuple", "cell input dtype", "dropout None", "proj_size a float"}
+
+
+def torch_words_are_in(case: str, theirs: BaseException, ours: BaseException) -> None:
+    if case not in TORCH_ACCIDENTAL_WORDS:
+        first_line = str(theirs).splitlines()[0]
+        assert first_line in str(ours), f"torch says {first_line!r}; ours: {ours}"
 
 
 @pytest.mark.parametrize("case", FORWARD_CASES)
@@ -98,14 +122,18 @@ def test_bad_forward_input_is_rejected_like_torch_with_a_clear_message(case):
     with pytest.raises(Exception) as torch_error:
         getattr(nn, kind)(*args, **kwargs)(*call_args)
     assert torch_error.type is TORCH_ACCIDENTS.get(case, error), f"torch raised {torch_error.type.__name__}"
-    with pytest.raises(error, match=re.escape(message)):
+    with pytest.raises(error, match=re.escape(message)) as our_error:
         getattr(recurrent_lib, kind)(*args, **kwargs)(*call_args)
+    torch_words_are_in(case, torch_error.value, our_error.value)
 
 
 # id: (module, constructor args, constructor kwargs, exception (torch's type too), our message)
 CONSTRUCTOR_CASES = {
     "RNN nonlinearity": ("RNN", (3, 4), {"nonlinearity": "sigmoid"}, ValueError,
                          "RNN: expected nonlinearity 'tanh' or 'relu', got 'sigmoid'"),
+    "hidden_size negative": ("RNN", (3, -1), {}, ValueError, "RNN: expected hidden_size to be an integer >= 1, got -1"),
+    "LSTM hidden_size zero": ("LSTM", (3, 0), {}, ValueError,
+                                                "LSTM: expected hidden_size to be an integer >= 1, got 0"),
     "input_size zero": ("GRU", (0, 4), {}, ValueError, "GRU: expected input_size to be an integer >= 1, got 0"),
     "input_size a string": ("RNN", ("3", 4), {}, TypeError, "RNN: expected input_size to be an int, got '3'"),
     "hidden_size a float": ("LSTM", (3, 4.0), {}, TypeError, "LSTM: expected hidden_size to be an int, got 4.0"),
@@ -135,10 +163,11 @@ CONSTRUCTOR_CASES = {
 @pytest.mark.parametrize("case", CONSTRUCTOR_CASES)
 def test_bad_constructor_arguments_are_rejected_like_torch_with_a_clear_message(case):
     kind, args, kwargs, error, message = CONSTRUCTOR_CASES[case]
-    with pytest.raises(error, match=re.escape(message)):
+    with pytest.raises(error, match=re.escape(message)) as our_error:
         getattr(recurrent_lib, kind)(*args, **kwargs)
-    with pytest.raises(error):
+    with pytest.raises(error) as torch_error:
         getattr(nn, kind)(*args, **kwargs)
+    torch_words_are_in(case, torch_error.value, our_error.value)
 
 
 def test_an_rnn_cell_with_an_unknown_nonlinearity_is_refused_when_it_runs_as_in_torch():
@@ -146,7 +175,8 @@ def test_an_rnn_cell_with_an_unknown_nonlinearity_is_refused_when_it_runs_as_in_
         cell = module(3, 4, nonlinearity="sigmoid")
         with pytest.raises(RuntimeError) as caught:
             cell(randn(2, 3))
-    assert str(caught.value) == "RNNCell: expected nonlinearity 'tanh' or 'relu', got 'sigmoid'"
+    assert str(caught.value) == ("RNNCell: expected nonlinearity 'tanh' or 'relu', got 'sigmoid' "
+                                 "(torch: Unknown nonlinearity: sigmoid)")
 
 
 ODD_VALUES = [0, 1, -1, 2, 2.0, 2.5, 0.0, "2", "True", "", True, False, None, torch.tensor(2), [2]]
@@ -186,3 +216,56 @@ def test_a_cell_of_hidden_size_zero_builds_and_runs_as_in_torch(kind):
     out, expected = ours(randn(3, 10)), theirs(randn(3, 10))
     assert [tuple(o.shape) for o in (out if isinstance(out, tuple) else (out,))] == \
         [tuple(e.shape) for e in (expected if isinstance(expected, tuple) else (expected,))] != []
+
+
+def lstm_state(batch: int, size: int, dims: int = 2) -> tuple[torch.Tensor, torch.Tensor]:
+    shape = (batch, *[1] * (dims - 2), size)
+    return randn(*shape), randn(*shape)
+
+
+# PyTorch's own error cases for its cells (torch/testing/_internal/common_modules.py, module_error_inputs_*):
+# (module, constructor args, forward args, exception type, the regex torch's test matches).
+TORCH_TEST_CASES = {
+    f"{kind} {name}": (kind, args, forward, error, regex)
+    for kind in ("RNNCell", "GRUCell")
+    for name, args, forward, error, regex in [
+        ("input size", (10, 20), lambda: (randn(3, 11), randn(3, 20)), RuntimeError,
+         "input has inconsistent input_size: got 11 expected 10"),
+        ("hidden size", (10, 20), lambda: (randn(3, 10), randn(3, 21)), RuntimeError,
+         "hidden0 has inconsistent hidden_size: got 21, expected 20"),
+        ("batch size", (10, 20), lambda: (randn(3, 10), randn(5, 20)), RuntimeError,
+         "Input batch size 3 doesn't match hidden0 batch size 5"),
+        ("4-D hidden", (10, 20), lambda: (randn(3, 10), randn(3, 1, 1, 20)), ValueError,
+         "Expected hidden to be 1D or 2D, got 4D instead"),
+    ]
+} | {
+    "RNNCell relu hidden size": ("RNNCell", (10, 20, True, "relu"), lambda: (randn(3, 10), randn(3, 21)), RuntimeError,
+                                 "hidden0 has inconsistent hidden_size: got 21, expected 20"),
+    "LSTMCell input size": ("LSTMCell", (10, 20), lambda: (randn(3, 11), lstm_state(3, 20)), RuntimeError,
+                            "input has inconsistent input_size: got 11 expected 10"),
+    "LSTMCell hidden size": ("LSTMCell", (10, 20), lambda: (randn(3, 10), lstm_state(3, 21)), RuntimeError,
+                             "hidden0 has inconsistent hidden_size: got 21, expected 20"),
+    "LSTMCell batch size": ("LSTMCell", (10, 20), lambda: (randn(3, 10), lstm_state(5, 20)), RuntimeError,
+                            "Input batch size 3 doesn't match hidden0 batch size 5"),
+    "LSTMCell 4-D hx": ("LSTMCell", (10, 20), lambda: (randn(3, 10), lstm_state(3, 20, dims=4)), ValueError,
+                        "Expected hx\\[0\\] to be 1D or 2D, got 4D instead"),
+    "RNN empty sequence": ("RNN", (10, 20), lambda: (randn(0, 3, 10),), RuntimeError,
+                           "Expected sequence length to be larger than 0 in RNN"),
+    "RNN nonlinearity": ("RNN", (10, 20, 1, "sigmoid"), None, ValueError, "Unknown nonlinearity"),
+    "GRU proj_size": ("GRU", (10, 20), "proj_size", ValueError,
+                      "proj_size argument is only supported for LSTM, not RNN or GRU"),
+    "LSTM hidden_size 0": ("LSTM", (10, 0), None, ValueError, "hidden_size must be greater than zero"),
+}
+
+
+@pytest.mark.parametrize("case", TORCH_TEST_CASES)
+def test_torchs_own_error_cases_pass_on_the_twins(case):
+    kind, args, forward, error, regex = TORCH_TEST_CASES[case]
+    for module in (nn, recurrent_lib):  # torch itself first: the case is as torch's test states it
+        with pytest.raises(error, match=regex):
+            if forward is None:
+                getattr(module, kind)(*args)
+            elif forward == "proj_size":
+                getattr(module, kind)(*args, proj_size=5)
+            else:
+                getattr(module, kind)(*args)(*forward())

@@ -38,7 +38,7 @@ def test_wrong_shape_says_expected_and_got_and_the_likely_cause() -> None:
 def test_wrong_type_names_what_arrived() -> None:
     with pytest.raises(CheckFailure, match="expected h_t to be a torch.Tensor, got a list"):
         expect_tensor([[0.0]], "h_t", (1, 1), "(batch, hidden_size)")
-    with pytest.raises(CheckFailure, match="got None \\(did you forget to return it\\?\\)"):
+    with pytest.raises(CheckFailure, match="got None: your function returned None \\(return the value instead of printing it\\)"):
         expect_tensor(None, "h_t", (1, 1), "(batch, hidden_size)")
 
 

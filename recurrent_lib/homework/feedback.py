@@ -48,7 +48,7 @@ class CheckFailure(Exception):
 def describe(value: Any) -> str:
     """'a list', 'None', 'a numpy.ndarray', 'a Tensor of shape (2, 4)': how a value reads in a message."""
     if value is None:
-        return "None (did you forget to return it?)"
+        return "None: your function returned None (return the value instead of printing it)"
     if isinstance(value, Tensor):
         return f"a Tensor of shape {shape_text(value.shape)}"
     if isinstance(value, Foreign):

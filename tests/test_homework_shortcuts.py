@@ -1,0 +1,72 @@
+"""The shortcut rule: references() finds the library's and PyTorch's functions however they are reached, and
+refuse() names the one a "write it yourself" exercise forbids."""
+import functools
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.nn.utils import clip_grad_norm_
+
+import recurrent_lib
+from recurrent_lib.dropout import inverted_dropout
+from recurrent_lib.homework import CheckFailure
+from recurrent_lib.homework.shortcuts import references, refuse
+
+FORBIDDEN = {"torch.nn.functional.dropout": "F.dropout", "recurrent_lib.dropout": "the course library's dropout",
+             "torch.nn.utils.clip_grad_norm_": "clip_grad_norm_", "torch.lstm_cell": "torch.lstm_cell",
+             "torch.nn.LSTM": "nn.LSTM"}
+
+
+def own_dropout(x: torch.Tensor, p: float) -> torch.Tensor:
+    return x * torch.bernoulli(torch.full_like(x, 1 - p)) / (1 - p)
+
+
+def through_a_helper(x: torch.Tensor, p: float) -> torch.Tensor:
+    return helper(x, p)
+
+
+def helper(x: torch.Tensor, p: float) -> torch.Tensor:
+    return F.dropout(x, p)
+
+
+def nested() -> object:
+    def inner(parameters: list) -> None:
+        torch.nn.utils.clip_grad_norm_(parameters, 1.0)
+    return inner
+
+
+def closure() -> object:
+    shortcut = inverted_dropout
+    return lambda x, p: shortcut(x, p)
+
+
+@pytest.mark.parametrize("function, hit", [
+    (through_a_helper, "torch.nn.functional.dropout"),
+    (lambda x, p: inverted_dropout(x, p), "recurrent_lib.dropout.inverted_dropout"),
+    (lambda x, p: recurrent_lib.dropout.locked_dropout(x, p), "recurrent_lib.dropout"),
+    (lambda parameters: clip_grad_norm_(parameters, 1.0), "clip_grad_norm_"),
+    (nested(), "clip_grad_norm_"),
+    (closure(), "recurrent_lib.dropout.inverted_dropout"),
+    (functools.partial(helper, p=0.5), "torch.nn.functional.dropout"),
+    (lambda: torch.lstm_cell, "lstm_cell"),
+    (lambda: nn.LSTM(3, 4), "torch.nn.LSTM"),
+], ids=["helper", "imported", "module path", "from-import", "nested", "closure", "partial", "torch op", "class"])
+def test_a_shortcut_is_found_and_refused(function: object, hit: str) -> None:
+    with pytest.raises(CheckFailure, match="asks you to write it yourself; a call to the course library's") as caught:
+        refuse(references(function), FORBIDDEN, "write it yourself")
+    assert hit in str(caught.value)
+
+
+def test_own_code_passes() -> None:
+    used = references(own_dropout)
+    assert "torch.bernoulli" in used
+    refuse(used, FORBIDDEN, "write it yourself")
+
+
+def test_a_module_prefix_does_not_match_a_longer_name() -> None:
+    refuse(["torch.nn.functional", "recurrent_lib.dropouts"], FORBIDDEN, "write it yourself")
+
+
+def test_observations_that_are_not_a_list_are_ignored() -> None:
+    refuse(None, FORBIDDEN, "write it yourself")

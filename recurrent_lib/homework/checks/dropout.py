@@ -1,6 +1,11 @@
 """Assignment 03, dropout: checks of inverted dropout by hand, a locked (variational) mask, which outputs of
 ``nn.LSTM`` its ``dropout=`` changes, weight dropping with ``torch.nn.utils.parametrize``, and choosing p by
-validation.
+validation, and the backward pass of a dropout step with the factor it applies to the expected gradient.
+
+The shortcut rule (:mod:`..shortcuts`): 3.1, 3.2, 3.4 and 3.6 ask students to write the computation themselves,
+so a call to PyTorch's dropout (``F.dropout``, ``nn.Dropout``, ``torch.dropout``), to the course library's
+``recurrent_lib.dropout`` or (3.6) to autograd scores zero, with a message that says so. 3.3 may call
+``nn.LSTM``; 3.5 needs no library.
 
 Dropout is random, so the checks do not ask for the reference's exact draws: they read the mask off the
 student's result (the zeros), then judge its structure (one per element, one per sequence), its rate and the
@@ -16,8 +21,17 @@ from torch import Tensor, nn
 from torch.nn.utils import parametrize
 
 from ..exercise import Assignment, Exercise
-from ..feedback import CheckFailure, close, describe, difference, expect_float, expect_int, expect_tensor, returned
-from ..wire import JSON, Raised, call, encode
+from ..feedback import (CheckFailure, close, describe, difference, expect_float, expect_int, expect_tensor, integer,
+                        returned)
+from ..shortcuts import references, refuse
+from ..wire import JSON, Raised, Scalar, call, encode
+
+DROPOUT_SHORTCUTS = {"torch.nn.functional.dropout": "F.dropout", "torch.dropout": "torch.dropout",
+                     "torch.nn.Dropout": "nn.Dropout",
+                     "recurrent_lib.dropout": "the course library's recurrent_lib.dropout"}
+DTYPE_REASON = ("x is float32, so the result must be too: a float64 mask (e.g. made with NumPy, or "
+                "dtype=torch.float64) turns x * mask into float64, and the model's float32 weights then refuse it; "
+                "make the mask with x's dtype (torch.full_like(x, 1 - p), torch.rand_like(x), or .to(x.dtype))")
 
 
 def _inputs(seed: int, *shape: int) -> Tensor:
@@ -75,7 +89,7 @@ DROPOUT_CASES = {"p=0.25": (310, 0.25), "p=0.6": (311, 0.6)}  # case: (seed of x
 
 
 def probe_dropout(dropout: Callable[..., Any]) -> dict[str, JSON]:
-    results = {}
+    results: dict[str, JSON] = {"uses": references(dropout)}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(312)
         for case, (seed, p) in DROPOUT_CASES.items():
@@ -89,11 +103,26 @@ def probe_dropout(dropout: Callable[..., Any]) -> dict[str, JSON]:
     return results
 
 
+def _expect_independent(zeroed: Tensor, what: str) -> None:
+    """The zeros of a (rows, columns) result were drawn per element: not one row (or column) shared by all."""
+    if not bool(zeroed.any()) or bool(zeroed.all()):
+        return
+    if all(torch.equal(zeroed[r], zeroed[0]) for r in range(1, zeroed.shape[0])):
+        raise CheckFailure(f"{what}: every row lost the same elements: one mask row is shared by all rows. Draw one "
+                           f"keep/drop decision per ELEMENT, a mask of x's full shape (torch.full_like(x, 1 - p))")
+    if all(torch.equal(zeroed[:, k], zeroed[:, 0]) for k in range(1, zeroed.shape[1])):
+        raise CheckFailure(f"{what}: whole rows are dropped or kept together: one mask value is shared by a row. "
+                           f"Draw one keep/drop decision per ELEMENT, a mask of x's full shape")
+
+
 def judge_dropout(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), DROPOUT_SHORTCUTS, "write inverted dropout yourself")
     for case, (seed, p) in DROPOUT_CASES.items():
         x, what = _inputs(seed, 40, 50), f"dropout(x of shape (40, 50), p={p:g})"
-        result = expect_tensor(returned(results[case], what), what, (40, 50), "x.shape")
+        result = expect_tensor(returned(results[case], what), what, (40, 50), "x.shape", dtype=x.dtype,
+                               dtype_reason=DTYPE_REASON)
         _expect_untouched(results[f"{case} x after"], x, what)
+        _expect_independent(result == 0, what)
         judge_survivors(result, x, p, what, rate_tolerance=0.05)
     first, again = returned(results["p=0.25"], "dropout"), returned(results["again"], "dropout")
     if isinstance(again, Tensor) and torch.equal(first == 0, again == 0):
@@ -117,7 +146,7 @@ LOCKED_SHAPE, LOCKED_P = (10, 8, 50), 0.3  # (L, N, H)
 
 
 def probe_locked(locked_dropout: Callable[..., Any]) -> dict[str, JSON]:
-    results = {}
+    results: dict[str, JSON] = {"uses": references(locked_dropout)}
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(320)
         x = _inputs(321, *LOCKED_SHAPE)
@@ -129,10 +158,19 @@ def probe_locked(locked_dropout: Callable[..., Any]) -> dict[str, JSON]:
 
 
 def judge_locked(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), DROPOUT_SHORTCUTS, "write locked dropout yourself")
     x, what = _inputs(321, *LOCKED_SHAPE), f"locked_dropout(x of shape {LOCKED_SHAPE} = (L, N, H), p={LOCKED_P})"
     L, N, H = LOCKED_SHAPE
-    result = expect_tensor(returned(results["train"], what), what, LOCKED_SHAPE, "(L, N, H), the shape of x",
-                           {(1, N, H): "that is the shape of the mask: return x times the mask"})
+    batch_first = (f"x is (L, N, H) = {LOCKED_SHAPE}, time first: the mask is (1, N, H) = (1, {N}, {H}); a mask of "
+                   f"shape (N, 1, H) = ({N}, 1, {H}) is the batch-first layout and does not broadcast over time")
+    hints = {f"size of tensor {a} ({m}) must match the size of tensor {b} ({n}) at non-singleton dimension 0":
+             batch_first for a, b, m, n in (("a", "b", L, N), ("b", "a", N, L), ("a", "b", N, L), ("b", "a", L, N))}
+    result = expect_tensor(returned(results["train"], what, hints=hints), what, LOCKED_SHAPE,
+                           "(L, N, H), the shape of x",
+                           {(1, N, H): "that is the shape of the mask: return x times the mask",
+                            (N, L, H): "the batch-first layout: x is (L, N, H), time first; the mask is (1, N, H)"},
+                           dtype=x.dtype,
+                           dtype_reason=DTYPE_REASON + " (the model at the end of this notebook feeds float32 letters)")
     _expect_untouched(results["train x after"], x, what)
     zeroed = result == 0
     if not all(torch.equal(zeroed[t], zeroed[0]) for t in range(1, L)):
@@ -160,10 +198,15 @@ def probe_touches(dropout_touches: Callable[..., Any]) -> dict[str, JSON]:
 
 
 def _expect_bool(value: Any, what: str) -> bool:
-    if type(value) is not bool:
-        hint = " (use .item() or bool(...))" if isinstance(value, Tensor) else ""
-        raise CheckFailure(f"expected {what} to be True or False, got {describe(value)}{hint}")
-    return value
+    """A Python bool, a numpy bool or a 0-d bool Tensor (e.g. torch.equal's or (a != b).any()'s result)."""
+    if type(value) is bool:
+        return value
+    if isinstance(value, Scalar) and type(value.value) is bool:
+        return value.value
+    if isinstance(value, Tensor) and value.dim() == 0 and value.dtype == torch.bool:
+        return bool(value)
+    hint = " (use .item() or bool(...))" if isinstance(value, Tensor) else ""
+    raise CheckFailure(f"expected {what} to be True or False, got {describe(value)}{hint}")
 
 
 def judge_touches(results: dict[str, Any]) -> None:
@@ -217,6 +260,9 @@ def probe_weight_drop(add_weight_drop: Callable[..., Any]) -> dict[str, JSON]:
         except (Exception, SystemExit) as error:
             return {"raised": {"raised": type(error).__name__, "message": str(error).strip().split("\n")[0]}}
         results["returned lstm"] = returned_value is lstm
+        results["uses"] = references(add_weight_drop) + [
+            name for module in getattr(getattr(lstm, "parametrizations", {}), "weight_hh_l0", [])
+            for name in references(type(module).forward)]
         results["parametrized"] = parametrize.is_parametrized(lstm, "weight_hh_l0")
         results["others parametrized"] = [name for name in ("weight_ih_l0", "bias_ih_l0", "bias_hh_l0")
                                           if parametrize.is_parametrized(lstm, name)]
@@ -243,6 +289,8 @@ def judge_weight_drop(results: dict[str, Any]) -> None:
     what = f"add_weight_drop(nn.LSTM(3, {WEIGHT_HIDDEN}), p={WEIGHT_P})"
     if "raised" in results:
         returned(results["raised"], what)
+    refuse(results.get("uses"), {**DROPOUT_SHORTCUTS, "recurrent_lib.dropout": "the course library's weight_drop"},
+           "write weight dropping yourself (the mask in WeightDrop.forward, the registration in add_weight_drop)")
     w0 = _weight_lstm().weight_hh_l0.detach()
     original = results["original"]
     if not results["parametrized"]:
@@ -292,7 +340,16 @@ CHOOSE_CASES = {  # p: (train losses, validation losses), epoch by epoch; answer
         0.1: ([1.9, 1.3, 0.9], [2.0, 1.3, 1.35]),
         0.2: ([2.0, 1.4, 1.1], [2.0, 1.45, 1.32]),
     },
+    "a tie": {  # 1.4 three times: the smallest p, then the earliest epoch, is (0.2, 2)
+        0.4: ([2.0, 1.6, 1.5, 1.4], [1.6, 1.4, 1.45, 1.5]),
+        0.2: ([1.9, 1.3, 1.0, 0.8], [1.5, 1.4, 1.4, 1.46]),
+    },
+    "a late best": {  # the best single loss comes from the p with the worse mean
+        0.0: ([1.4, 1.0, 0.7, 0.5], [1.5, 1.45, 1.6, 1.8]),
+        0.5: ([2.1, 1.6, 1.3, 1.2], [2.2, 1.7, 1.5, 1.4]),
+    },
 }
+Losses = dict[float, tuple[list[float], list[float]]]
 
 
 def probe_choose(choose_p: Callable[..., Any]) -> dict[str, JSON]:
@@ -300,13 +357,34 @@ def probe_choose(choose_p: Callable[..., Any]) -> dict[str, JSON]:
             for case, results in CHOOSE_CASES.items()}
 
 
-def _best(results: dict[float, tuple[list[float], list[float]]], which: int, last_only: bool = False) -> tuple[float, int]:
-    """(p, epoch from 1) with the lowest loss of list ``which`` (0 train, 1 validation), or of its last epoch."""
+def _best(results: Losses, which: int, last_only: bool = False) -> tuple[float, int]:
+    """(p, epoch from 1) with the lowest loss of list ``which`` (0 train, 1 validation), or of its last epoch;
+    ties go to the smallest p, then the earliest epoch."""
     candidates = [(losses[which][-1], p, len(losses[which])) if last_only else
                   min((loss, p, epoch) for epoch, loss in enumerate(losses[which], start=1))
                   for p, losses in results.items()]
     _, p, epoch = min(candidates)
     return p, epoch
+
+
+def _other_rules(results: Losses) -> dict[tuple[float, int], str]:
+    """Answers of the rules students use instead of the text's, each with what is wrong with it."""
+    lowest = min(min(val) for _, val in results.values())
+    tied = sorted((p, epoch) for p, (_, val) in results.items()
+                  for epoch, loss in enumerate(val, start=1) if loss == lowest)
+    smallest_gap = min((v - t, p, epoch) for p, (train, val) in results.items()
+                       for epoch, (t, v) in enumerate(zip(train, val), start=1))
+    by_mean = min((sum(val) / len(val), p) for p, (_, val) in results.items())[1]
+    mean_epoch = min((loss, epoch) for epoch, loss in enumerate(results[by_mean][1], start=1))[1]
+    rules = {(p, epoch): f"it ties with the lowest validation loss ({lowest:g}), but the rule is: on a tie take "
+                         f"the smallest p, then the earliest epoch, which gives (p={tied[0][0]:g}, "
+                         f"epoch={tied[0][1]})" for p, epoch in tied[1:]}
+    rules.setdefault((smallest_gap[1], smallest_gap[2]),
+                     "the smallest gap between validation and training loss; a small gap is not a low validation "
+                     "loss (an untrained model has no gap at all): choose by the validation loss itself")
+    rules.setdefault((by_mean, mean_epoch), "p chosen by the mean validation loss over all epochs; early stopping "
+                                            "keeps only the best epoch, so choose the lowest single validation loss")
+    return rules
 
 
 def judge_choose(results: dict[str, Any]) -> None:
@@ -316,11 +394,18 @@ def judge_choose(results: dict[str, Any]) -> None:
         if not isinstance(answer, (tuple, list)) or len(answer) != 2:
             raise CheckFailure(f"expected {what} to return a pair (p, epoch), got "
                                + (f"{len(answer)} items" if isinstance(answer, (tuple, list)) else describe(answer)))
+        best_p, best_epoch = _best(losses, 1)
+        first, second = (item.value if isinstance(item, Scalar) else item for item in answer)
+        if integer(answer[0]) == best_epoch and second == best_p and first != best_p:
+            raise CheckFailure(f"{what} returned (epoch, p) = ({first}, {second:g}): return them the other way round, "
+                               f"(p, epoch), p first")
         p = expect_float(answer[0], f"the p that {what} returned")
         epoch = expect_int(answer[1], f"the epoch that {what} returned")
-        best_p, best_epoch = _best(losses, 1)
         if (p, epoch) == (best_p, best_epoch):
             continue
+        other_rules = _other_rules(losses)
+        if (p, epoch) in other_rules and "tie" in other_rules[p, epoch]:
+            raise CheckFailure(f"{what} returned (p={p:g}, epoch={epoch}): {other_rules[p, epoch]}")
         all_losses = {loss for t, v in losses.values() for loss in t + v}
         if p in all_losses and p not in losses:
             raise CheckFailure(f"{what} returned {p} as p: that is a loss; return the dropout probability p")
@@ -332,8 +417,88 @@ def judge_choose(results: dict[str, Any]) -> None:
                                f"epoch: look at every epoch (the best one may come earlier)")
         if (p, epoch) == (best_p, best_epoch - 1):
             raise CheckFailure(f"{what} returned epoch {epoch}, off by one: count epochs from 1")
+        other_rule = other_rules.get((p, epoch))
+        if other_rule:
+            raise CheckFailure(f"{what} returned (p={p:g}, epoch={epoch}): {other_rule}")
         raise CheckFailure(f"{what} returned (p={p:g}, epoch={epoch}), expected (p={best_p:g}, epoch={best_epoch}), "
                            f"the lowest validation loss")
+
+
+# ---------------------------------------------------------------- 3.6 the backward pass of a dropout step
+
+BACKWARD_CASES = {"p=0.25": (360, 0.25), "p=0.6": (361, 0.6)}  # case: (seed, p); grad_out (6, 20), keep 0/1
+FACTOR_CASES = ((0.5, 1, True), (0.5, 2, True), (0.2, 3, False), (0.5, 2, False), (0.3, 1, False))
+BACKWARD_SHORTCUTS = {**DROPOUT_SHORTCUTS, "torch.autograd": "torch.autograd",
+                      "recurrent_lib": "the course library"}
+
+
+def _backward_inputs(seed: int, p: float) -> tuple[Tensor, Tensor]:
+    """(grad_out, keep): an upstream gradient (6, 20) without zeros and a 0/1 keep mask with both values."""
+    g = torch.Generator().manual_seed(seed)
+    grad_out = _inputs(seed, 6, 20)
+    keep = torch.empty(6, 20).bernoulli_(1 - p, generator=g)
+    keep[0, 0], keep[0, 1] = 0.0, 1.0
+    return grad_out, keep
+
+
+def probe_backward(dropout_backward: Callable[..., Any],
+                   expected_gradient_factor: Callable[..., Any]) -> dict[str, JSON]:
+    results: dict[str, JSON] = {"uses": references(dropout_backward) + references(expected_gradient_factor)}
+    for case, (seed, p) in BACKWARD_CASES.items():
+        results[case] = call(dropout_backward, *_backward_inputs(seed, p), p)
+    for p, layers, scaled in FACTOR_CASES:
+        results[f"factor {p} {layers} {scaled}"] = call(expected_gradient_factor, p, layers, scaled)
+    return results
+
+
+def judge_backward(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), BACKWARD_SHORTCUTS, "derive the backward pass yourself, from the chain rule")
+    for case, (seed, p) in BACKWARD_CASES.items():
+        grad_out, keep = _backward_inputs(seed, p)
+        what = f"dropout_backward(grad_out of shape (6, 20), keep, p={p:g})"
+        grad_x = expect_tensor(returned(results[case], what), what, (6, 20), "grad_out.shape")
+        mistakes = {
+            "the gradient passes unchanged: a dropped unit did not affect the output, so it gets no gradient (times "
+            "keep), and a kept one was multiplied by 1 / (1 - p) on the way forward (times 1 / (1 - p))": grad_out,
+            "the mask is applied but not the scaling: out = x * keep / (1 - p), so d out / d x = keep / (1 - p)":
+                grad_out * keep,
+            "the scaling is applied but not the mask: a dropped unit (keep = 0) gets no gradient":
+                grad_out / (1 - p),
+            "the gradient goes to the DROPPED units: keep is 1 for the units that were kept, and only they get "
+            "gradient": grad_out * (1 - keep) / (1 - p),
+            "the survivors' gradient is multiplied by 1 - p: the forward pass DIVIDED by 1 - p, so the backward pass "
+            "does too": grad_out * keep * (1 - p),
+            "the survivors' gradient is divided by p: the forward pass divided by 1 - p, the probability of keeping":
+                grad_out * keep / p,
+        }
+        if not close(grad_x, grad_out * keep / (1 - p)):
+            for advice, wrong in mistakes.items():
+                if close(grad_x, wrong):
+                    raise CheckFailure(f"{what}: {advice}")
+            raise CheckFailure(f"{what} should be grad_out * keep / (1 - p): "
+                               f"{difference(grad_x, grad_out * keep / (1 - p))}")
+    for p, layers, scaled in FACTOR_CASES:
+        what = f"expected_gradient_factor(p={p:g}, layers={layers}, scaled={scaled})"
+        factor = expect_float(returned(results[f"factor {p} {layers} {scaled}"], what), f"what {what} returned")
+        right = 1.0 if scaled else (1 - p) ** layers
+        if abs(factor - right) <= 1e-9:
+            continue
+        mistakes = [  # (what the mistake computes, what is wrong), the first that matches is named
+            ((1 - p) ** layers, "with the scaling, each layer multiplies the gradient by keep / (1 - p), whose "
+                                "expectation is (1 - p) / (1 - p) = 1: the scaling cancels the keep probability"),
+            ((1 / (1 - p)) ** layers, "1 / (1 - p) per layer is the mean SQUARE of keep / (1 - p), which sets the "
+                                      "size of one draw; the expectation of keep / (1 - p) is 1"),
+        ] if scaled else [
+            (p ** layers, "p is the probability of DROPPING: a unit passes gradient with probability 1 - p"),
+            (1 - p, f"one layer multiplies by 1 - p on average; {layers} layers in a row multiply by "
+                    f"(1 - p) ** layers"),
+            (1.0, "without the scaling each layer passes gradient only with probability 1 - p: the expectation "
+                  "shrinks by (1 - p) per layer"),
+            ((1 - p) * layers, "the layers' factors multiply (independent masks, one after the other): "
+                               "(1 - p) ** layers, not (1 - p) * layers"),
+        ]
+        advice = next((text for wrong, text in mistakes if abs(factor - wrong) <= 1e-9), "")
+        raise CheckFailure(f"{what} returned {factor:g}, expected {right:g}" + (f": {advice}" if advice else ""))
 
 
 ASSIGNMENT = Assignment("03_dropout", "Dropout", (
@@ -342,4 +507,6 @@ ASSIGNMENT = Assignment("03_dropout", "Dropout", (
     Exercise("3.3", "what dropout= changes in nn.LSTM", ("dropout_touches",), probe_touches, judge_touches),
     Exercise("3.4", "weight dropping with parametrize", ("add_weight_drop",), probe_weight_drop, judge_weight_drop),
     Exercise("3.5", "choosing p by validation", ("choose_p",), probe_choose, judge_choose),
+    Exercise("3.6", "the backward pass of a dropout step, and its expectation",
+             ("dropout_backward", "expected_gradient_factor"), probe_backward, judge_backward),
 ))

@@ -1,14 +1,18 @@
 r"""Assignment 04, backpropagation through time: checks of the NumPy backward passes, a numerical gradient,
-the gradient norm per time step of a torch RNN, and clipping by global norm.
+the gradient norm per time step of a torch RNN, clipping by global norm, and truncated BPTT.
 
 The references are the library's (``recurrent_lib.numpy_rnn``, ``recurrent_lib.gradients``,
 ``torch.nn.utils.clip_grad_norm_``), which the lesson checks against torch. NumPy answers travel to the
 judge as float64 tensors (the probe converts the arrays); the probe also records whether the student's
 function changed the arrays it was given, a mistake that leaves the result right and the caller's data wrong.
 
-Each check judges one exercise: ``rnn_backward`` runs with the reference ``rnn_step_backward``, so a mistake
-in 4.1 is reported on 4.1 alone. Each hint is a recomputation of the answer with that mistake.
+Each check judges one exercise: ``rnn_backward`` (and 4.6's truncated backward) runs with the reference
+``rnn_step_backward``, so a mistake in 4.1 is reported on 4.1 alone. Each hint is a recomputation of the answer
+with that mistake. Every exercise says "write it yourself": a call to the library's or PyTorch's own version
+(``recurrent_lib.numpy_rnn``'s backward passes, ``recurrent_lib.gradients``, ``clip_grad_norm_``) is refused
+(:mod:`..shortcuts`).
 """
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,7 +26,8 @@ from recurrent_lib.numpy_rnn import rnn_forward, rnn_step_forward
 from recurrent_lib.numpy_rnn import rnn_step_backward as reference_step_backward
 
 from ..exercise import Assignment, Exercise, substituted
-from ..feedback import CheckFailure, describe, expect_close, expect_tensor, returned
+from ..feedback import CheckFailure, close, describe, expect_close, expect_float, expect_tensor, returned
+from ..shortcuts import references, refuse
 from ..wire import JSON, Scalar, call, encode
 
 Arrays = dict[str, np.ndarray]
@@ -41,9 +46,91 @@ def _as_torch(value: Any) -> Any:
     return value
 
 
-def call_numpy(function: Callable[..., Any], *args: Any) -> JSON:
-    """``wire.call`` for a function of NumPy arrays."""
-    return call(lambda: _as_torch(function(*args)))
+def _kind(value: Any) -> str:
+    """'numpy float64', 'torch float32', 'list', ...: what a returned item is, for the dtype check."""
+    if isinstance(value, np.ndarray):
+        return f"numpy {value.dtype}"
+    if isinstance(value, Tensor):
+        return f"torch {str(value.dtype).removeprefix('torch.')}"
+    return type(value).__name__
+
+
+def call_numpy(function: Callable[..., Any], *args: Any) -> tuple[JSON, list[str]]:
+    """``wire.call`` for a function of NumPy arrays, and the kinds of the items it returned (see :func:`_kind`):
+    NumPy arrays travel as tensors, so the judge learns from these whether they were arrays, and of which dtype."""
+    kinds: list[str] = []
+
+    def run() -> Any:
+        value = function(*args)
+        kinds.extend(_kind(item) for item in (value if type(value) in (tuple, list) else (value,)))
+        return _as_torch(value)
+
+    return call(run), kinds
+
+
+def uses(function: Any) -> list[str]:
+    """The dotted names ``function`` reaches (:func:`..shortcuts.references`), and its own name when it is
+    not the notebook's (``from recurrent_lib.numpy_rnn import rnn_step_backward`` is the library's function)."""
+    own = f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', '')}"
+    try:
+        found = references(function)
+    except Exception:  # an object the reader cannot follow: judge its results only
+        found = []
+    return found + ([own] if not own.startswith(("__main__.", ".")) else [])
+
+
+LIBRARY_BACKWARD = {"recurrent_lib.numpy_rnn.rnn_step_backward": "the library's rnn_step_backward",
+                    "recurrent_lib.numpy_rnn.rnn_backward": "the library's rnn_backward"}
+
+
+def _expect_numpy_float64(kinds: Any, names: tuple[str, ...], call_text: str, later: str) -> None:
+    """Every returned gradient a NumPy float64 array: the cache is NumPy float64 and ``later`` needs it."""
+    if not isinstance(kinds, list):
+        return
+    for name, kind in zip(names, kinds):
+        if kind.startswith("torch"):
+            raise CheckFailure(f"{call_text} returned {name} as a torch.Tensor: this exercise works in NumPy, like the "
+                               f"cache it is given; return NumPy arrays (np.ndarray), as {later} needs them")
+        if kind.startswith("numpy") and kind != "numpy float64":
+            raise CheckFailure(f"{call_text} returned {name} of dtype {kind.removeprefix('numpy ')}: compute in float64, "
+                               f"the dtype of the arrays you are given (no dtype=np.float32): {later} compares to "
+                               f"about 1e-10, far below float32's rounding (about 1e-7)")
+
+
+def _expect_order(grads: tuple[Any, ...], expected: dict[str, np.ndarray], call_text: str) -> None:
+    """All the right gradients, in another order: name the order."""
+    names = list(expected)
+    found = []
+    for value in grads:
+        matches = [name for name in names if isinstance(value, Tensor)
+                   and close(value, torch.from_numpy(expected[name]), atol=1e-8, rtol=1e-6)]
+        if len(matches) != 1:
+            return
+        found.append(matches[0])
+    if sorted(found) == sorted(names) and found != names:
+        raise CheckFailure(f"{call_text} returned the right gradients in another order, ({', '.join(found)}): "
+                           f"return them in the order ({', '.join(names)})")
+
+
+def _relative(actual: Tensor, expected: Tensor) -> float:
+    """Norm-wise relative error ||a - b|| / (||a|| + ||b||)."""
+    a, b = actual.double(), expected.double()
+    return ((a - b).norm() / (a.norm() + b.norm()).clamp(min=1e-300)).item()
+
+
+def _expect_close(actual: Tensor, expected: Tensor, what: str, mistakes: dict[str, Tensor]) -> None:
+    """``expect_close`` at float64 precision, whose last resort reports the relative error (a difference of 1e-6
+    reads as "0.0000" with four decimals)."""
+    try:
+        expect_close(actual, expected, what, mistakes, atol=1e-8, rtol=1e-6)
+    except CheckFailure as failure:
+        if "elements differ" not in str(failure):
+            raise
+        differs = (actual.double() - expected.double()).abs() > 1e-8 + 1e-6 * expected.double().abs()
+        first = tuple(differs.nonzero()[0].tolist())
+        raise CheckFailure(f"{what} is wrong: {int(differs.sum())} of {expected.numel()} elements differ, e.g. element "
+                           f"{list(first)} is {actual[first].item():.6g}, expected {expected[first].item():.6g} "
+                           f"(norm-wise relative error {_relative(actual, expected):.1e})") from None
 
 
 def _changed(before: Arrays, after: Arrays) -> list[str]:
@@ -120,32 +207,36 @@ def _copy_step_args(dnext_h: np.ndarray, cache: tuple[np.ndarray, ...]) -> Array
 
 
 def probe_step_backward(rnn_step_backward: Callable[..., Any]) -> dict[str, JSON]:
-    results = {}
+    results: dict[str, JSON] = {"uses": uses(rnn_step_backward)}
     for case, (dnext_h, cache) in step_cases().items():
         given = _copy_step_args(dnext_h, cache)
         before = {name: a.copy() for name, a in given.items()}
-        results[case] = call_numpy(rnn_step_backward, given["dnext_h"], tuple(list(given.values())[1:]))
+        results[case], results[f"{case}: kinds"] = call_numpy(rnn_step_backward, given["dnext_h"],
+                                                              tuple(list(given.values())[1:]))
         results[f"{case}: changed"] = _changed(before, given)
     return results
 
 
 def judge_step_backward(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), LIBRARY_BACKWARD, "write the backward pass of a step yourself")
     for case, (dnext_h, cache) in step_cases().items():
         call_text = f"rnn_step_backward (with {case})"
         grads = _expect_grads(returned(results[case], call_text, ALIGN_HINT), GRAD_NAMES, call_text)
+        _expect_numpy_float64(results[f"{case}: kinds"], GRAD_NAMES, call_text, "the gradient check after 4.3")
         (N, D), H = cache[0].shape, cache[3].shape[0]
         shapes = {"dx": ((N, D), "(N, D)"), "dprev_h": ((N, H), "(N, H)"), "dWx": ((D, H), "(D, H)"),
                   "dWh": ((H, H), "(H, H)"), "db": ((H,), "(H,)")}
         hints = {"dWx": {(H, D): "that is dWx transposed: dWx = x.T @ da has Wx's shape"},
                  "db": {(N, H): "db sums da over the batch: da.sum(axis=0)"}}
         expected = dict(zip(GRAD_NAMES, reference_step_backward(dnext_h, cache)))
+        _expect_order(grads, expected, call_text)
         mistakes = step_mistakes(dnext_h, cache)
         for name, value in zip(GRAD_NAMES, grads):
             what = f"{name} (with {case})"
             shape, dims = shapes[name]
             value = expect_tensor(value, what, shape, dims, hints.get(name))
-            expect_close(value, torch.from_numpy(expected[name]), what,
-                         {advice: torch.from_numpy(v) for advice, v in mistakes[name].items()}, atol=1e-8, rtol=1e-6)
+            _expect_close(value, torch.from_numpy(expected[name]), what,
+                          {advice: torch.from_numpy(v) for advice, v in mistakes[name].items()})
         _in_place_failure(results[f"{case}: changed"], call_text)
 
 
@@ -163,17 +254,25 @@ def sequence_cases() -> dict[str, tuple[np.ndarray, list]]:
     return cases
 
 
-def bptt(dh: np.ndarray, cache: list, *, carry: bool = True, accumulate: bool = True,
-         forwards: bool = False) -> dict[str, np.ndarray]:
+def bptt(dh: np.ndarray, cache: list, *, carry: bool = True, accumulate: bool = True, forwards: bool = False,
+         cache_shift: int = 0, cut: Callable[[int], bool] = lambda t: False,
+         drop_direct: bool = False) -> dict[str, np.ndarray]:
     """The reference's loop, and with other arguments the common mistakes: no gradient carried from step
     t + 1 (``carry=False``), weights' gradients overwritten instead of added (``accumulate=False``), the
-    loop run forward in time (``forwards=True``)."""
+    loop run forward in time (``forwards=True``), step t run with ``cache[t + cache_shift]`` (Python's
+    wrap-around included). With ``cut``, truncated BPTT (4.6) and its mistakes: at every step t with ``cut(t)``
+    the gradient carried back from step t + 1 is dropped (``drop_direct``: what the loss reads from h_t is
+    dropped instead)."""
     N, T, H = dh.shape
     D = cache[0][2].shape[0]
-    dx, dprev_h = np.empty((N, T, D)), np.zeros((N, H))
+    dx, dprev_h = np.zeros((N, T, D)), np.zeros((N, H))
     dWx, dWh, db = np.zeros((D, H)), np.zeros((H, H)), np.zeros(H)
     for t in (range(T) if forwards else reversed(range(T))):
-        dx[:, t], dprev, dWx_t, dWh_t, db_t = reference_step_backward(dh[:, t] + (dprev_h if carry else 0), cache[t])
+        border = cut(t)
+        carried = dprev_h if carry and not (border and not drop_direct) else 0
+        direct = 0 if border and drop_direct else dh[:, t]
+        step_cache = cache[(t + cache_shift) % T] if cache_shift else cache[t]
+        dx[:, t], dprev, dWx_t, dWh_t, db_t = reference_step_backward(direct + carried, step_cache)
         dprev_h = dprev
         if accumulate:
             dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
@@ -191,6 +290,10 @@ def sequence_mistakes(dh: np.ndarray, cache: list) -> dict[str, dict[str, np.nda
         "steps": bptt(dh, cache, accumulate=False),
         "it equals the result of a loop that runs forward in time: BPTT starts at the last step and goes back "
         "to the first (for t in reversed(range(T)))": bptt(dh, cache, forwards=True),
+        "it uses cache[t - 1] at step t: step t's backward pass needs its own cache, cache[t]":
+            bptt(dh, cache, cache_shift=-1),
+        "it uses cache[t + 1] at step t: step t's backward pass needs its own cache, cache[t]":
+            bptt(dh, cache, cache_shift=1),
     }
     mistakes: dict[str, dict[str, np.ndarray]] = {name: {} for name in SEQUENCE_GRAD_NAMES}
     for advice, grads in variants.items():
@@ -202,35 +305,66 @@ def sequence_mistakes(dh: np.ndarray, cache: list) -> dict[str, dict[str, np.nda
         mistakes[name]["it is the last step's term only: add up (+=) the terms of all steps"] = value
     mistakes["dh0"]["it is zero: dh0 is the gradient that the first step sends back, dprev_h after the loop"] = \
         np.zeros((N, H))
+    mistakes["dh0"]["it equals dh[:, 0], what the loss sends to h_1 directly: dh0 is the gradient with respect to the "
+                    "initial state h0, what the first step sends back (dprev_h after the loop)"] = dh[:, 0].copy()
     return mistakes
 
 
+def _skipped_steps(dx: Tensor, dh: np.ndarray, cache: list, call_text: str) -> None:
+    """A loop that misses the last or the first step: the other steps' dx are those of that loop, and the
+    missed step's dx is zero (or whatever the array held): say which step was missed."""
+    T = dh.shape[1]
+    if T < 2:
+        return
+    skip_last = np.zeros_like(dx.numpy())
+    dprev_h = np.zeros_like(dh[:, 0])
+    for t in reversed(range(T - 1)):
+        skip_last[:, t], dprev_h, *_ = reference_step_backward(dh[:, t] + dprev_h, cache[t])
+    full = reference_rnn_backward(dh, cache)[0]
+    what = f"dx {call_text.removeprefix('rnn_backward ')}"
+    if close(dx[:, :T - 1], torch.from_numpy(skip_last[:, :T - 1]), atol=1e-8, rtol=1e-6):
+        raise CheckFailure(f"{what} is wrong: the loop skips the last step: dx[:, T-1] is "
+                           f"{'zero' if not dx[:, T - 1].any() else 'not computed'}; for t in reversed(range(T)) "
+                           f"runs t = T-1, ..., 0 (reversed(range(T - 1)) starts one step too early)")
+    if close(dx[:, 1:], torch.from_numpy(full[:, 1:]), atol=1e-8, rtol=1e-6) and \
+            not close(dx[:, :1], torch.from_numpy(full[:, :1]), atol=1e-8, rtol=1e-6):
+        raise CheckFailure(f"{what} is wrong: the loop stops before the first step: dx[:, 0] is "
+                           f"{'zero' if not dx[:, 0].any() else 'not computed'}; reversed(range(T)) ends at t = 0 "
+                           f"(range(T - 1, 0, -1) stops at 1)")
+
+
 def probe_rnn_backward(rnn_backward: Callable[..., Any]) -> dict[str, JSON]:
-    results = {}
+    results: dict[str, JSON] = {"uses": uses(rnn_backward)}  # before the substitution below
     with substituted(rnn_backward, rnn_step_backward=reference_step_backward):  # judge the loop, not 4.1
         for case, (dh, cache) in sequence_cases().items():
             given = {"dh": dh.copy()}
-            results[case] = call_numpy(rnn_backward, given["dh"], cache)
+            results[case], results[f"{case}: kinds"] = call_numpy(rnn_backward, given["dh"], cache)
             results[f"{case}: changed"] = _changed({"dh": dh}, given)
     return results
 
 
 def judge_rnn_backward(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), {"recurrent_lib.numpy_rnn.rnn_backward": "the library's rnn_backward"},
+           "write backpropagation through time yourself")
     for case, (dh, cache) in sequence_cases().items():
         call_text = f"rnn_backward (with {case})"
         grads = _expect_grads(returned(results[case], call_text), SEQUENCE_GRAD_NAMES, call_text)
+        _expect_numpy_float64(results[f"{case}: kinds"], SEQUENCE_GRAD_NAMES, call_text, "the gradient check after 4.3")
         (N, T, H), D = dh.shape, cache[0][2].shape[0]
         shapes = {"dx": ((N, T, D), "(N, T, D)"), "dh0": ((N, H), "(N, H)"), "dWx": ((D, H), "(D, H)"),
                   "dWh": ((H, H), "(H, H)"), "db": ((H,), "(H,)")}
         hints = {"dx": {(N, D): "that is one step's dx: dx holds every step's, dx[:, t] for t = 0 .. T - 1",
                         (T, N, D): "CS231n's layout is batch first: dx[:, t] is step t, like x"}}
         expected = reference_rnn_backward(dh, cache)
+        _expect_order(grads, dict(zip(SEQUENCE_GRAD_NAMES, expected)), call_text)
         mistakes = sequence_mistakes(dh, cache)
         for name, value, reference in zip(SEQUENCE_GRAD_NAMES, grads, expected):
             what = f"{name} (with {case})"
             value = expect_tensor(value, what, *shapes[name], hints.get(name))
-            expect_close(value, torch.from_numpy(reference), what,
-                         {advice: torch.from_numpy(v) for advice, v in mistakes[name].items()}, atol=1e-8, rtol=1e-6)
+            if name == "dx" and not close(value, torch.from_numpy(reference), atol=1e-8, rtol=1e-6):
+                _skipped_steps(value, dh, cache, call_text)
+            _expect_close(value, torch.from_numpy(reference), what,
+                          {advice: torch.from_numpy(v) for advice, v in mistakes[name].items()})
         _in_place_failure(results[f"{case}: changed"], call_text)
 
 
@@ -283,17 +417,33 @@ def numerical_mistakes(x: np.ndarray, W: np.ndarray, c: np.ndarray, df: np.ndarr
     }
 
 
+def centred(x: np.ndarray, W: np.ndarray, c: np.ndarray, df: np.ndarray, h: float) -> np.ndarray:
+    """The centred difference of sum(tanh(x @ W + c) * df) with step ``h``."""
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        plus, minus = x.copy(), x.copy()
+        plus[index] += h
+        minus[index] -= h
+        grad[index] = np.sum((_f(W, c)(plus) - _f(W, c)(minus)) * df) / (2 * h)
+    return grad
+
+
+OTHER_STEPS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
+
+
 def probe_numerical(numerical_gradient: Callable[..., Any]) -> dict[str, JSON]:
-    results = {}
+    results: dict[str, JSON] = {"uses": uses(numerical_gradient)}
     for seed, (case, kind) in enumerate(NUMERICAL_CASES.items(), 403):
         x, W, c, df = _gradient_case(seed)
         given = x.copy()
-        results[case] = call_numpy(numerical_gradient, _numerical_function(kind, given, W, c), given, df)
+        results[case], _ = call_numpy(numerical_gradient, _numerical_function(kind, given, W, c), given, df)
         results[f"{case}: changed"] = _changed({"x": x}, {"x": given})
     return results
 
 
 def judge_numerical(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), {"recurrent_lib.numpy_rnn.numerical_gradient": "the library's numerical_gradient"},
+           "write the numerical gradient yourself")
     for seed, (case, kind) in enumerate(NUMERICAL_CASES.items(), 403):
         x, W, c, df = _gradient_case(seed)
         call_text = f"numerical_gradient (for {case})"
@@ -305,9 +455,22 @@ def judge_numerical(results: dict[str, Any]) -> None:
         if kind == "outside" and not value.any():
             raise CheckFailure(f"{call_text} is all zeros: this f ignores its argument and reads x itself, so "
                                f"nudge x in place (x[index] = old + h), not a copy of it")
-        expect_close(value, torch.from_numpy(analytic_gradient(x, W, c, df)), f"the gradient {call_text}",
-                     {advice: torch.from_numpy(v) for advice, v in numerical_mistakes(x, W, c, df).items()},
-                     atol=1e-8, rtol=1e-6)
+        expected = torch.from_numpy(analytic_gradient(x, W, c, df))
+        what = f"the gradient {call_text}"
+        error = _relative(value, expected)
+        if error > 1e-8 and error < 1e-2:  # nearly right (a right one is about 1e-10 off): the step size?
+            step = min(OTHER_STEPS, key=lambda h: _relative(value, torch.from_numpy(centred(x, W, c, df, h))))
+            if _relative(value, torch.from_numpy(centred(x, W, c, df, step))) < 1e-3 * error:
+                raise CheckFailure(
+                    f"{what} is close but not within float64 precision: norm-wise relative error {error:.1e} (the "
+                    f"centred difference with h = 1e-5 gives about 1e-10); it matches the centred difference with "
+                    f"h = {step:g}: use the step h you are given (default 1e-5). A larger h adds an error of order "
+                    f"h**2, a smaller one rounding errors of order 1e-16 / h")
+        _expect_close(value, expected, what,
+                      {advice: torch.from_numpy(v) for advice, v in numerical_mistakes(x, W, c, df).items()})
+        if error > 1e-8:
+            raise CheckFailure(f"{what} is close but not within float64 precision: norm-wise relative error {error:.1e} "
+                               f"(the centred difference with h = 1e-5 gives about 1e-10)")
 
 
 # ---------------------------------------------------------------- 4.4 gradient norms per time step
@@ -352,15 +515,43 @@ def norm_mistakes(rnn: nn.RNN, x: Tensor) -> dict[str, Tensor]:
     }
 
 
+GRAD_NONE = ("`.grad` is None: autograd keeps the gradient of a state (a non-leaf tensor) only when asked: call "
+             "h.retain_grad() on every state you keep, and don't detach the states from the graph (no .detach(), no "
+             "torch.no_grad()), or no gradient reaches them")
+NORM_HINTS = {
+    "'NoneType' object has no attribute": GRAD_NONE,
+    "'NoneType' and": GRAD_NONE,
+    "but got NoneType": GRAD_NONE,
+    "can't retain_grad on Tensor that has requires_grad=False":
+        "a detached state (h.detach(), or computed under torch.no_grad()) has no gradient to keep: retain_grad() "
+        "the states the RNN returns, without detaching them",
+    "hx should also be 3-D": "nn.RNN's state has shape (num_layers, N, H) = (1, N, H), not (N, H): start from the zero "
+                             "state with h = None (nn.RNN's default) or torch.zeros(1, N, H)",
+    "Expected hidden size": "nn.RNN's state has shape (num_layers, N, H) = (1, N, H): start from the zero state with "
+                            "h = None (nn.RNN's default) or torch.zeros(1, N, H)",
+}
+
+
 def probe_norms(gradient_norms: Callable[..., Any]) -> dict[str, JSON]:
-    return {case: call(gradient_norms, *_norm_inputs(*args)) for case, args in NORM_CASES.items()}
+    results: dict[str, JSON] = {"uses": uses(gradient_norms)}
+    for case, args in NORM_CASES.items():
+        with warnings.catch_warnings(record=True) as caught:  # e.g. .grad of a non-leaf: judged, not printed
+            warnings.simplefilter("always")
+            results[case] = call(gradient_norms, *_norm_inputs(*args))
+        results[f"{case}: warned"] = [str(warning.message).split("\n")[0] for warning in caught]
+    return results
 
 
 def judge_norms(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), {"recurrent_lib.gradients": "recurrent_lib.gradients (the lesson's probe)"},
+           "write the probe yourself")
     for case, args in NORM_CASES.items():
         T = args[3][0]
         what = f"gradient_norms(rnn, x) (for {case})"
-        value = returned(results[case], what)
+        value = returned(results[case], what, hints=NORM_HINTS)
+        if any(".grad attribute of a Tensor that is not a leaf" in w for w in results.get(f"{case}: warned", [])):
+            raise CheckFailure(f"{what} read .grad of a state that autograd did not keep (PyTorch warned about a "
+                               f"non-leaf tensor): {GRAD_NONE}")
         if isinstance(value, (list, tuple)):
             raise CheckFailure(f"expected {what} to be a torch.Tensor of shape ({T},), got {describe(value)}: "
                                f"torch.stack the norms")
@@ -377,6 +568,12 @@ CLIP_CASES = {
     "gradients of norm 13 and max_norm 100.0 (left alone)": (406, 100.0, False),
     "max_norm 1.0, one parameter without a gradient (its .grad is None)": (407, 1.0, True),
 }
+GENERATOR_CASE = "gradients of norm 13, max_norm 1.0, parameters given as a generator like model.parameters()"
+CLIP_FORBIDDEN = {"torch.nn.utils.clip_grad_norm_": "nn.utils.clip_grad_norm_",
+                  "torch.nn.utils.clip_grad_norm": "nn.utils.clip_grad_norm",
+                  "torch.nn.utils.clip_grads_with_norm_": "nn.utils.clip_grads_with_norm_",
+                  "torch.nn.utils.get_total_norm": "nn.utils.get_total_norm",
+                  "torch.nn.utils.clip_grad": "PyTorch's clipping (torch.nn.utils.clip_grad)"}
 
 
 def _clip_parameters(seed: int, without_grad: bool) -> list[nn.Parameter]:
@@ -418,26 +615,27 @@ def clip_mistakes(seed: int, max_norm: float, without_grad: bool) -> dict[str, t
 
 
 def probe_clip(clip_grad_norm: Callable[..., Any]) -> dict[str, JSON]:
-    results = {}
+    results: dict[str, JSON] = {"uses": uses(clip_grad_norm)}
     for case, (seed, max_norm, without_grad) in CLIP_CASES.items():
         params = _clip_parameters(seed, without_grad)
         results[case] = call(clip_grad_norm, params, max_norm)
         results[f"{case}: grads"] = encode(_grads(params))
+    params = _clip_parameters(406, False)  # the first case's gradients, handed over as a generator
+    results[GENERATOR_CASE] = call(clip_grad_norm, (p for p in params), 1.0)
+    results[f"{GENERATOR_CASE}: grads"] = encode(_grads(params))
     return results
 
 
 def _returned_norm(value: Any, what: str) -> float:
-    if isinstance(value, Tensor) and value.numel() == 1 and value.is_floating_point():
-        return value.item()
-    if isinstance(value, Scalar) and type(value.value) in (int, float):
-        return float(value.value)
-    if type(value) in (int, float):
-        return float(value)
-    raise CheckFailure(f"expected {what} to return the total norm (a float or a one-element tensor), got "
-                       f"{describe(value)}")
+    if isinstance(value, Tensor) and value.numel() == 1:
+        raise CheckFailure(f"expected {what} to return the total norm as a Python float, got {describe(value)}: "
+                           f"return total.item() (the text asks for a float, the number to log or compare, with "
+                           f"no tensor and no graph attached)")
+    return expect_float(value, f"{what}'s total norm")
 
 
 def judge_clip(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), CLIP_FORBIDDEN, "write clipping by global norm yourself")
     for case, (seed, max_norm, without_grad) in CLIP_CASES.items():
         what = f"clip_grad_norm(parameters, {max_norm}) (with {case})"
         norm = _returned_norm(returned(results[case], what), what)
@@ -467,6 +665,108 @@ def judge_clip(results: dict[str, Any]) -> None:
                            if wrong is not None and abs(norm - wrong) < 1e-4 * wrong), "")
             raise CheckFailure(f"{what} returned {norm:.4g}, expected the total norm {expected_norm:.4g}"
                                + (f": {advice}" if advice else ""))
+    _judge_generator(results)
+
+
+def _judge_generator(results: dict[str, Any]) -> None:
+    """Right with a list, wrong with a generator: the generator was used up by a first pass."""
+    what = f"clip_grad_norm(model.parameters(), 1.0) (with {GENERATOR_CASE})"
+    value = returned(results[GENERATOR_CASE], what, hints={
+        "generator": "parameters may be a generator such as model.parameters(), which has no len() and no "
+                     "indexing: make a list first, parameters = list(parameters)"})
+    value = value.value if isinstance(value, Scalar) else value
+    params = _clip_parameters(406, False)
+    expected_norm = nn.utils.clip_grad_norm_(params, 1.0).item()
+    got = results[f"{GENERATOR_CASE}: grads"]
+    same = all(isinstance(g, Tensor) and torch.allclose(g.double(), p.grad.double(), rtol=1e-4, atol=1e-6)
+               for g, p in zip(got, params))
+    norm_right = isinstance(value, (int, float)) and abs(value - expected_norm) <= 1e-4 * expected_norm
+    if not (same and norm_right):
+        raise CheckFailure(
+            f"{what}: with a list of parameters your function is right, with a generator it is not "
+            + ("(the gradients were not clipped)" if not same else f"(it returned {describe(value)})")
+            + ": a generator such as model.parameters() can be iterated only once, so a second loop over it sees "
+              "nothing (clip_grad_norm_'s own trap): make a list first, parameters = list(parameters)")
+
+
+# ---------------------------------------------------------------- 4.6 truncated BPTT
+
+def truncated_cases() -> dict[str, tuple[np.ndarray, list, int]]:
+    """case -> (dh (N, T, H), cache from rnn_forward, K); the second case's last chunk is shorter, the third
+    has one chunk (K = T: nothing to cut)."""
+    rng = np.random.default_rng(408)
+    cases = {}
+    for case, (N, T, D, H, K) in {"N 2, T 6, D 3, H 4, K 3": (2, 6, 3, 4, 3), "N 2, T 6, D 2, H 3, K 4": (2, 6, 2, 3, 4),
+                                  "N 1, T 3, D 2, H 3, K 3": (1, 3, 2, 3, 3)}.items():
+        x, h0 = rng.standard_normal((N, T, D)), rng.standard_normal((N, H))
+        Wx, Wh, b = 0.5 * rng.standard_normal((D, H)), 0.5 * rng.standard_normal((H, H)), 0.2 * rng.standard_normal(H)
+        _, cache = rnn_forward(x, h0, Wx, Wh, b)
+        cases[case] = (rng.standard_normal((N, T, H)), cache, K)
+    return cases
+
+
+def truncated_reference(dh: np.ndarray, cache: list, K: int) -> dict[str, np.ndarray]:
+    """BPTT with the graph cut in front of every chunk but the first: chunks are steps 0..K-1, K..2K-1, ..."""
+    return bptt(dh, cache, cut=lambda t: (t + 1) % K == 0)
+
+
+def truncated_mistakes(dh: np.ndarray, cache: list, K: int) -> dict[str, dict[str, np.ndarray]]:
+    T = dh.shape[1]
+    variants = {
+        "it equals full BPTT (rnn_backward): nothing was cut; drop the gradient that would cross a border from "
+        "one chunk back into the previous one": bptt(dh, cache),
+        "it cuts at every step (no gradient carried back from step t + 1 at all): only the borders between chunks "
+        "cut the graph": bptt(dh, cache, carry=False),
+        "the cut is one step off: it drops the gradient that step t + 1 sends to step t when t (not t + 1) is a "
+        "multiple of K; the border lies between the last step of a chunk (t = cK - 1) and the first step of the "
+        "next (t + 1 = cK)": bptt(dh, cache, cut=lambda t: t % K == 0),
+        "its chunks are counted from the last step; they start at step 0: steps 0..K-1, K..2K-1, ..., and the last "
+        "chunk may be shorter": bptt(dh, cache, cut=lambda t: (T - t - 1) % K == 0 and t < T - 1),
+        "the cut is one step off, inside the chunk: the gradient is dropped on its way from step t + 1 to t where "
+        "t + 2 is a multiple of K; drop it where t + 1 starts a chunk": bptt(dh, cache, cut=lambda t: (t + 2) % K == 0),
+        "at a border it dropped dh[:, t], what the loss reads from that state directly; the loss still reaches every "
+        "state, only the gradient carried back from the next chunk is lost":
+            bptt(dh, cache, cut=lambda t: (t + 1) % K == 0, drop_direct=True),
+    }
+    mistakes: dict[str, dict[str, np.ndarray]] = {name: {} for name in SEQUENCE_GRAD_NAMES}
+    for advice, grads in variants.items():
+        for name, value in grads.items():
+            mistakes[name].setdefault(advice, value)
+    N, _, H = dh.shape
+    mistakes["dh0"]["it is zero: h0 starts the first chunk, and nothing is cut in front of it; dh0 is what the "
+                    "first step sends back"] = np.zeros((N, H))
+    return mistakes
+
+
+def probe_truncated(truncated_rnn_backward: Callable[..., Any]) -> dict[str, JSON]:
+    results: dict[str, JSON] = {"uses": uses(truncated_rnn_backward)}  # before the substitution below
+    with substituted(truncated_rnn_backward, rnn_step_backward=reference_step_backward,
+                     rnn_backward=reference_rnn_backward):  # judge the truncation, not 4.1 or 4.2
+        for case, (dh, cache, K) in truncated_cases().items():
+            given = {"dh": dh.copy()}
+            results[case], results[f"{case}: kinds"] = call_numpy(truncated_rnn_backward, given["dh"], cache, K)
+            results[f"{case}: changed"] = _changed({"dh": dh}, given)
+    return results
+
+
+def judge_truncated(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), LIBRARY_BACKWARD, "work out truncated BPTT yourself (your own 4.1 and 4.2 are fine)")
+    for case, (dh, cache, K) in truncated_cases().items():
+        call_text = f"truncated_rnn_backward (with {case})"
+        grads = _expect_grads(returned(results[case], call_text), SEQUENCE_GRAD_NAMES, call_text)
+        _expect_numpy_float64(results[f"{case}: kinds"], SEQUENCE_GRAD_NAMES, call_text, "the comparison with PyTorch")
+        (N, T, H), D = dh.shape, cache[0][2].shape[0]
+        shapes = {"dx": ((N, T, D), "(N, T, D)"), "dh0": ((N, H), "(N, H)"), "dWx": ((D, H), "(D, H)"),
+                  "dWh": ((H, H), "(H, H)"), "db": ((H,), "(H,)")}
+        expected = truncated_reference(dh, cache, K)
+        _expect_order(grads, expected, call_text)
+        mistakes = truncated_mistakes(dh, cache, K)
+        for name, value in zip(SEQUENCE_GRAD_NAMES, grads):
+            what = f"{name} (with {case})"
+            value = expect_tensor(value, what, *shapes[name])
+            _expect_close(value, torch.from_numpy(expected[name]), what,
+                          {advice: torch.from_numpy(v) for advice, v in mistakes[name].items()})
+        _in_place_failure(results[f"{case}: changed"], call_text)
 
 
 ASSIGNMENT = Assignment("04_bptt_vanishing_gradients", "Backpropagation through time, vanishing and exploding gradients", (
@@ -475,4 +775,5 @@ ASSIGNMENT = Assignment("04_bptt_vanishing_gradients", "Backpropagation through 
     Exercise("4.3", "a numerical gradient", ("numerical_gradient",), probe_numerical, judge_numerical),
     Exercise("4.4", "the gradient norm at every step", ("gradient_norms",), probe_norms, judge_norms),
     Exercise("4.5", "clipping by global norm", ("clip_grad_norm",), probe_clip, judge_clip),
+    Exercise("4.6", "truncated BPTT, by hand", ("truncated_rnn_backward",), probe_truncated, judge_truncated),
 ))

@@ -1,5 +1,6 @@
 r"""Assignment 06, the GRU from scratch: checks of one step in PyTorch's form and in the textbook form, how far
-the two are apart on ``nn.GRU``'s weights, ``nn.GRU``'s weights sliced into gate blocks, and a parameter counter.
+the two are apart on ``nn.GRU``'s weights, ``nn.GRU``'s weights sliced into gate blocks, a parameter counter, and
+the GRU's hidden size that matches an LSTM's parameter count.
 
 The references are torch's (``nn.GRUCell``, ``nn.GRU``, the parameter counts of ``torch.nn`` modules built on
 the meta device, which ``tests/test_homework_06.py`` compares with ``recurrent_lib.sizes.count_parameters``);
@@ -7,12 +8,15 @@ the textbook step is checked against the formula of Cho et al. (2014),
 $n = \tanh(W_{in} x + b_{in} + W_{hn}(r \odot h) + b_{hn})$. Each hint is a recomputation of the answer *with*
 the mistake it names: the reset gate on the wrong side of the product, $b_{hn}$ outside
 $r \odot (\dots)$, $z$ and $1 - z$ swapped, the r, z, n blocks read in another order, a bidirectional layer
-counted once, ...
+counted once, ... and every pair of two such mistakes in one step. Where the text says "write it yourself"
+(6.1, 6.5, 6.6), the shortcut rule of :mod:`recurrent_lib.homework.shortcuts` applies.
 
-Each check judges one exercise: ``cho_difference`` (6.3) runs with the reference ``gru_step_cho``, so a
-mistake in 6.2 is reported on 6.2 alone.
+Each check judges one exercise: ``cho_difference`` (6.3) runs with the reference ``gru_step_cho`` and
+``matched_gru_size`` (6.6) with the reference ``count_parameters``, so a mistake in 6.2 or 6.5 is reported
+there alone.
 """
 import itertools
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -23,29 +27,42 @@ from recurrent_lib.sizes import GATES
 
 from ..exercise import Assignment, Exercise, substituted
 from ..feedback import CheckFailure, describe, expect_close, expect_float, expect_int, expect_tensor, returned
-from ..wire import JSON, call
+from ..shortcuts import references, refuse
+from ..wire import JSON, Raised, call, encode
 
 Tensors = dict[str, Tensor]
 ORDER = "rzn"  # PyTorch stacks the gates' blocks in the rows of weight_ih, weight_hh, bias_ih, bias_hh in this order
 MATMUL_HINT = ("x_t is (batch, input_size) and W_ih is (3 * hidden_size, input_size): x_t @ W_ih.T gives the three "
                "gates' pre-activations side by side, (batch, 3 * hidden_size); split them (or W_ih) with chunk(3)")
 FLOAT32 = "the weights are float32, and later cells feed this state back into float32 steps"
+UNPACK_HINT = ("split the gate dimension: the gates are stacked along the rows of W_ih and W_hh (W_ih.chunk(3), "
+               "dim 0) and side by side in the (batch, 3 * hidden_size) pre-activations (chunk(3, dim=1))")
+STEP_HINTS = {"values to unpack": UNPACK_HINT}
+STEP_SHORTCUTS = {"torch.gru_cell": "torch.gru_cell", "torch.nn.modules.rnn": "nn.GRUCell or nn.GRU",
+                  "recurrent_lib.cells": "the course library's GRU step (recurrent_lib.cells)",
+                  "recurrent_lib.layers": "the course library's GRU (recurrent_lib.layers)"}
+STEP_TASK = "write the GRU step yourself from the weights"
+INPUT_NAMES = ("x_t", "h_prev", "W_ih", "W_hh", "b_ih", "b_hh")
 
 
 def gru_reference(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor | float, b_hh: Tensor | float,
                   *, reset: str = "after", z_keeps: bool = True, order: str = ORDER,
-                  candidate: Callable[[Tensor], Tensor] = torch.tanh) -> Tensor:
+                  candidate: Callable[[Tensor], Tensor] = torch.tanh, without: tuple[str, ...] = (),
+                  reset_old: bool = False) -> Tensor:
     """One GRU step, (batch, hidden_size), and with other arguments its mistaken versions.
 
     reset: "after" (PyTorch: r * (h W_hn^T + b_hn)), "before" (textbook: (r * h) W_hn^T + b_hn), and the mistakes
     "after, b_hn outside" (r * (h W_hn^T) + b_hn), "before, b_hn scaled" ((r * h) W_hn^T + r * b_hn), "none" (no r);
-    z_keeps: h' = (1 - z) n + z h (True, PyTorch) or (1 - z) h + z n; order: the gates the three blocks are read as.
+    z_keeps: h' = (1 - z) n + z h (True, PyTorch) or (1 - z) h + z n; order: the gates the three blocks are read as;
+    without: the candidate's biases left out ("b_in", "b_hn"); reset_old: r also scales the old state in h'.
     """
     H = W_hh.shape[1]
     W_i = dict(zip(order, W_ih.split(H)))
     W_h = dict(zip(order, W_hh.split(H)))
     b_i = dict(zip(order, b_ih.split(H) if isinstance(b_ih, Tensor) else (b_ih,) * 3))
     b_h = dict(zip(order, b_hh.split(H) if isinstance(b_hh, Tensor) else (b_hh,) * 3))
+    b_i["n"] = 0.0 if "b_in" in without else b_i["n"]
+    b_h["n"] = 0.0 if "b_hn" in without else b_h["n"]
     r = torch.sigmoid(x_t @ W_i["r"].T + b_i["r"] + h_prev @ W_h["r"].T + b_h["r"])
     z = torch.sigmoid(x_t @ W_i["z"].T + b_i["z"] + h_prev @ W_h["z"].T + b_h["z"])
     hidden_part = {
@@ -56,7 +73,8 @@ def gru_reference(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih:
         "none": lambda: h_prev @ W_h["n"].T + b_h["n"],
     }[reset]()
     n = candidate(x_t @ W_i["n"].T + b_i["n"] + hidden_part)
-    return (1 - z) * n + z * h_prev if z_keeps else (1 - z) * h_prev + z * n
+    old = r * h_prev if reset_old else h_prev
+    return (1 - z) * n + z * old if z_keeps else (1 - z) * old + z * n
 
 
 def _randn(generator: torch.Generator, *shape: int, scale: float = 0.6) -> Tensor:
@@ -83,32 +101,100 @@ def _order_text(order: str) -> str:
     return ", ".join(order)
 
 
+PLACEMENTS = {  # the placement the exercise asks for -> {a wrong placement: what is wrong, what to do}
+    "after": {
+        "before": "the reset gate is applied before the matrix product, (r * h_prev) @ W_hn.T: that is the textbook "
+                  "(Cho/d2l) form; PyTorch computes r * (h_prev @ W_hn.T + b_hn)",
+        "after, b_hn outside": "b_hn is added outside r * (...): in PyTorch's form the reset gate scales W_hn h + b_hn, "
+                               "its bias included: r * (h_prev @ W_hn.T + b_hn)",
+        "before, b_hn scaled": "the reset gate is applied before the matrix product and scales b_hn, (r * h_prev) @ "
+                               "W_hn.T + r * b_hn: PyTorch computes r * (h_prev @ W_hn.T + b_hn)",
+    },
+    "before": {
+        "after": "that is PyTorch's form, r * (h_prev @ W_hn.T + b_hn): the textbook form applies the reset gate to the "
+                 "state before the product, (r * h_prev) @ W_hn.T + b_hn",
+        "before, b_hn scaled": "r also scales b_hn: in the textbook form the reset gate multiplies h_prev only, "
+                               "(r * h_prev) @ W_hn.T + b_hn",
+        "after, b_hn outside": "it is PyTorch's form with b_hn outside r * (...): the textbook form is "
+                               "(r * h_prev) @ W_hn.T + b_hn",
+    },
+}
+HIDDEN_PART = {"after": "r * (h_prev @ W_hn.T + b_hn)", "before": "(r * h_prev) @ W_hn.T + b_hn"}
+
+
+def single_mistakes(reset: str) -> list[tuple[str, dict[str, Any]]]:
+    """The mistakes a step whose reset gate belongs ``reset`` ("after" or "before") the product can make, one at a
+    time: (what is wrong and what to do, the keyword arguments of :func:`gru_reference` that make it)."""
+    mistakes = [(advice, {"reset": wrong}) for wrong, advice in PLACEMENTS[reset].items()]
+    mistakes += [
+        ("z and 1 - z are swapped: in this convention z is the fraction KEPT, h' = (1 - z) * n + z * h_prev "
+         "(texts such as Chung et al. 2014 and Wikipedia use the other one)", {"z_keeps": False}),
+        ("the reset gate is missing: r must scale the hidden part of the candidate n", {"reset": "none"}),
+        ("n uses sigmoid: the candidate n uses tanh (only the gates r and z use sigmoid)", {"candidate": torch.sigmoid}),
+        ("the candidate's input bias b_in is missing: n = tanh(x_t @ W_in.T + b_in + ...)", {"without": ("b_in",)}),
+        (f"the candidate's hidden bias b_hn is missing: its hidden part is {HIDDEN_PART[reset]}", {"without": ("b_hn",)}),
+        ("r also scales the old state in h': the update mixes n with h_prev itself, h' = (1 - z) * n + z * h_prev; "
+         "the reset gate acts only inside the candidate n", {"reset_old": True}),
+    ]
+    return mistakes
+
+
+def _compatible(first: dict[str, Any], second: dict[str, Any]) -> bool:
+    """Whether two single mistakes make a distinct pair: different parts of the step, and not both about b_hn."""
+    if first.keys() & second.keys():
+        return False
+    about_b_hn = [m for m in (first, second) if "b_hn" in m.get("reset", "") or "b_hn" in m.get("without", ())]
+    return len(about_b_hn) < 2
+
+
 def common_mistakes(t: Tensors, reset: str) -> dict[str, Tensor]:
-    """What the mistakes that both steps can make compute (``reset`` is the placement the exercise asks for)."""
+    """What the mistakes that both steps can make compute (``reset`` is the placement the exercise asks for): each
+    single mistake, the whole bias vectors and the gate order, then every pair of two single mistakes."""
     args = list(t.values())
-    mistakes = {
-        "z and 1 - z are swapped: in this convention z is the fraction KEPT, h' = (1 - z) * n + z * h_prev "
-        "(texts such as Chung et al. 2014 and Wikipedia use the other one)": gru_reference(*args, reset=reset, z_keeps=False),
-        "the reset gate is missing: r must scale the hidden part of the candidate n":
-            gru_reference(*args, reset="none"),
-        "n uses sigmoid: the candidate n uses tanh (only the gates r and z use sigmoid)":
-            gru_reference(*args, reset=reset, candidate=torch.sigmoid),
-        "it is the step without b_ih: you forgot the input biases": gru_reference(*args[:4], 0.0, args[5], reset=reset),
-        "it is the step without b_hh: you forgot the hidden biases": gru_reference(*args[:5], 0.0, reset=reset),
-    }
+    singles = single_mistakes(reset)
+    mistakes = {advice: gru_reference(*args, **{"reset": reset, **kwargs}) for advice, kwargs in singles}
+    mistakes["it is the step without b_ih: you forgot the input biases"] = \
+        gru_reference(*args[:4], 0.0, args[5], reset=reset)
+    mistakes["it is the step without b_hh: you forgot the hidden biases"] = gru_reference(*args[:5], 0.0, reset=reset)
     for order in map("".join, itertools.permutations(ORDER)):
         if order != ORDER:
             mistakes[f"you read the three blocks of the weights and biases as the gates {_order_text(order)}: "
                      f"PyTorch stacks them in the order r, z, n (W_ir, W_iz, W_in = W_ih.chunk(3))"] = \
                 gru_reference(*args, reset=reset, order=order)
+    for (advice_1, kwargs_1), (advice_2, kwargs_2) in itertools.combinations(singles, 2):
+        if _compatible(kwargs_1, kwargs_2):
+            mistakes[f"two mistakes: {advice_1}; and {advice_2}"] = \
+                gru_reference(*args, **{"reset": reset, **kwargs_1, **kwargs_2})
     return mistakes
+
+
+def _untouched(after: Any, tensors: Tensors, call_text: str) -> None:
+    """CheckFailure if the student's step changed any of its inputs (``after``: the inputs as they were after the call)."""
+    if not isinstance(after, (list, tuple)) or len(after) != len(tensors):
+        return
+    changed = [name for name, value, before in zip(INPUT_NAMES, after, tensors.values())
+               if isinstance(value, Tensor) and not torch.equal(value, before)]
+    if changed:
+        raise CheckFailure(f"{call_text} changed the caller's {' and '.join(changed)} in place (e.g. h_prev.mul_(z), "
+                           f"h_prev *= ..., h_prev[...] = ...): a loop over a sequence still needs every state it "
+                           f"passed in; compute a new tensor, h = (1 - z) * n + z * h_prev")
+
+
+def _probe_step(step: Callable[..., Any]) -> dict[str, JSON]:
+    results: dict[str, JSON] = {"uses": call(references, step)}
+    for case, tensors in step_cases().items():
+        args = _clone(tensors)
+        results[case] = call(step, *args)
+        results[f"{case}: inputs after"] = encode(args)
+    return results
 
 
 def _judge_step(results: dict[str, Any], name: str, reset: str, extra: Callable[[Tensors], dict[str, Tensor]]) -> None:
     for case, tensors in step_cases().items():
         (batch, _), hidden_size = tensors["x_t"].shape, tensors["W_hh"].shape[1]
         where = f"(with {case})"
-        h = returned(results[case], f"{name} {where}", MATMUL_HINT)
+        h = returned(results[case], f"{name} {where}", MATMUL_HINT, hints=STEP_HINTS)
+        _untouched(results.get(f"{case}: inputs after"), tensors, f"{name} {where}")
         h = expect_tensor(h, f"h {where}", (batch, hidden_size), "(batch, hidden_size)", {
             (hidden_size, batch): "that is (hidden_size, batch): rows are examples, so compute x_t @ W.T, not W @ x_t.T",
             (batch, 3 * hidden_size): "that is all three gates side by side: split the pre-activations with chunk(3)",
@@ -122,10 +208,6 @@ def _judge_step(results: dict[str, Any], name: str, reset: str, extra: Callable[
 def torch_form_mistakes(t: Tensors) -> dict[str, Tensor]:
     args = list(t.values())
     return {
-        "the reset gate is applied before the matrix product, (r * h_prev) @ W_hn.T: that is the textbook "
-        "(Cho/d2l) form; PyTorch computes r * (h_prev @ W_hn.T + b_hn)": gru_reference(*args, reset="before"),
-        "b_hn is added outside r * (...): in PyTorch's form the reset gate scales W_hn h + b_hn, its bias "
-        "included: r * (h_prev @ W_hn.T + b_hn)": gru_reference(*args, reset="after, b_hn outside"),
         "the reset gate is applied before the product and z and 1 - z are swapped (the form of Chung et al. 2014 "
         "and Wikipedia): PyTorch computes r * (h_prev @ W_hn.T + b_hn) and h' = (1 - z) * n + z * h_prev":
             gru_reference(*args, reset="before", z_keeps=False),
@@ -133,26 +215,15 @@ def torch_form_mistakes(t: Tensors) -> dict[str, Tensor]:
 
 
 def probe_torch_step(gru_step: Callable[..., Any]) -> dict[str, JSON]:
-    return {case: call(gru_step, *_clone(tensors)) for case, tensors in step_cases().items()}
+    return _probe_step(gru_step)
 
 
 def judge_torch_step(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), STEP_SHORTCUTS, STEP_TASK)
     _judge_step(results, "gru_step", "after", torch_form_mistakes)
 
 
 # ---------------------------------------------------------------- 6.2 the textbook form
-
-def cho_form_mistakes(t: Tensors) -> dict[str, Tensor]:
-    args = list(t.values())
-    return {
-        "that is PyTorch's form, r * (h_prev @ W_hn.T + b_hn): the textbook form applies the reset gate to the "
-        "state before the product, (r * h_prev) @ W_hn.T + b_hn": gru_reference(*args, reset="after"),
-        "r also scales b_hn: in the textbook form the reset gate multiplies h_prev only, (r * h_prev) @ W_hn.T + b_hn":
-            gru_reference(*args, reset="before, b_hn scaled"),
-        "it is PyTorch's form with b_hn outside r * (...): the textbook form is (r * h_prev) @ W_hn.T + b_hn":
-            gru_reference(*args, reset="after, b_hn outside"),
-    }
-
 
 def reference_cho_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor, b_hh: Tensor) -> Tensor:
     """The reference answer to 6.2, which 6.3's check substitutes."""
@@ -160,11 +231,11 @@ def reference_cho_step(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, 
 
 
 def probe_cho_step(gru_step_cho: Callable[..., Any]) -> dict[str, JSON]:
-    return {case: call(gru_step_cho, *_clone(tensors)) for case, tensors in step_cases().items()}
+    return _probe_step(gru_step_cho)
 
 
 def judge_cho_step(results: dict[str, Any]) -> None:
-    _judge_step(results, "gru_step_cho", "before", cho_form_mistakes)
+    _judge_step(results, "gru_step_cho", "before", lambda t: {})
 
 
 # ---------------------------------------------------------------- 6.3 how far the textbook form is from nn.GRU
@@ -240,6 +311,16 @@ def judge_difference(results: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- 6.4 nn.GRU's weights in r, z, n blocks
 
 BLOCK_NAMES = ("W_i", "W_h", "b_i", "b_h")
+NAMES_HINT = ("nn.GRU names its parameters weight_ih_l{k}, weight_hh_l{k}, bias_ih_l{k}, bias_hh_l{k}, with the suffix "
+              "_reverse for the backward direction: list them with [name for name, _ in gru.named_parameters()]")
+BLOCKS_HINTS = {
+    "_reversed'": "the backward direction's names end in _reverse, not _reversed (e.g. weight_ih_l0_reverse): "
+                  "list them with [name for name, _ in gru.named_parameters()]",
+    "has no attribute 'weight_": NAMES_HINT, "has no attribute 'bias_": NAMES_HINT,
+    "Dimension out of range": "the biases are 1-D, (3 * hidden_size,): every tensor stacks its gate blocks along dim 0 "
+                              "(the rows), so split each one with chunk(3) (dim=0), not along dim 1",
+    "values to unpack": "each stacked tensor splits into three gate blocks: chunk(3) along dim 0, the rows",
+}
 
 
 def blocks_cases() -> dict[str, tuple[int, bool]]:
@@ -288,7 +369,7 @@ def _same(groups: list[list[Tensor]], reference: dict[str, tuple[Tensor, ...]]) 
 def judge_blocks(results: dict[str, Any]) -> None:
     gru = _blocks_gru()
     for case, (layer, reverse) in blocks_cases().items():
-        groups = _as_blocks(returned(results[case], case), case)
+        groups = _as_blocks(returned(results[case], case, hints=BLOCKS_HINTS), case)
         expected = reference_blocks(gru, layer, reverse)
         for group, gate in zip(groups, ORDER):
             for value, name, reference in zip(group, BLOCK_NAMES, expected[gate]):
@@ -383,15 +464,32 @@ def torch_count(mode: str, input_size: int, hidden_size: int, num_layers: int, b
     return sum(p.numel() for p in getattr(nn, mode)(input_size, hidden_size, **kwargs).parameters())
 
 
+COUNT_SHORTCUTS = {"recurrent_lib.sizes": "recurrent_lib.sizes.count_parameters",
+                   "recurrent_lib.study": "recurrent_lib.study's parameter counts",
+                   "torch.nn": "a torch.nn layer, built to count its tensors"}
+COUNT_TASK = "count the parameters yourself, from the shapes alone"
+MODE_HINT = ('mode arrives as "RNN", "GRU" or "LSTM", in capitals like the names of torch.nn\'s classes: look it up '
+             'with those keys, e.g. {"RNN": 1, "GRU": 3, "LSTM": 4}[mode]')
+
+
 def probe_count(count_parameters: Callable[..., Any]) -> dict[str, JSON]:
-    return {_count_call(*case): call(count_parameters, *case[:3], num_layers=case[3], bias=case[4],
-                                     bidirectional=case[5], proj_size=case[6]) for case in COUNT_CASES}
+    results = {_count_call(*case): call(count_parameters, *case[:3], num_layers=case[3], bias=case[4],
+                                        bidirectional=case[5], proj_size=case[6]) for case in COUNT_CASES}
+    return {"uses": call(references, count_parameters), **results}
+
+
+def _mode_key_error(value: Any, call_text: str) -> None:
+    """CheckFailure when the count raised KeyError for a mode written in capitals (a dict with lower-case keys)."""
+    if isinstance(value, Raised) and value.type == "KeyError" and value.message.strip("'\"") in GATES:
+        raise CheckFailure(f"{call_text} raised KeyError: {value.message} ({MODE_HINT})")
 
 
 def judge_count(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), COUNT_SHORTCUTS, COUNT_TASK)
     counts = {}
     for case in COUNT_CASES:
         text = _count_call(*case)
+        _mode_key_error(results[text], text)
         counts[case] = expect_int(returned(results[text], text), f"the result of {text}")
     for case, count in counts.items():
         expected = torch_count(*case)
@@ -407,10 +505,100 @@ def judge_count(results: dict[str, Any]) -> None:
                            f"with proj_size weight_hr)")
 
 
+# ---------------------------------------------------------------- 6.6 the GRU that matches an LSTM's size
+
+MATCH_CASES: tuple[tuple[int, int], ...] = ((57, 64), (6, 16), (200, 8), (15, 6))  # (input_size, LSTM hidden size)
+MATCH_SHORTCUTS = {"recurrent_lib.study": "recurrent_lib.study.matched_hidden_size"}
+MATCH_TASK = "write the search for the matching size yourself (counting with count_parameters is fine)"
+
+
+def _match_call(input_size: int, lstm_hidden_size: int) -> str:
+    return f"matched_gru_size({input_size}, {lstm_hidden_size})"
+
+
+def reference_count(mode: str, input_size: int, hidden_size: int, num_layers: int = 1, bias: bool = True,
+                    bidirectional: bool = False, proj_size: int = 0) -> int:
+    """The reference answer to 6.5, which 6.6's check substitutes."""
+    return count_formula(mode, input_size, hidden_size, num_layers, bias, bidirectional, proj_size)
+
+
+def _gru_sizes(input_size: int, lstm_hidden_size: int) -> tuple[int, list[int]]:
+    """The LSTM's count and the GRU hidden sizes 1, 2, ... far enough past it."""
+    target = reference_count("LSTM", input_size, lstm_hidden_size)
+    return target, list(range(1, 2 * lstm_hidden_size + 2))
+
+
+def matched_reference(input_size: int, lstm_hidden_size: int, prefer: str = "smaller") -> int:
+    """The hidden size of the GRU whose count is closest to nn.LSTM(input_size, lstm_hidden_size)'s (``prefer``:
+    which one wins a tie)."""
+    target, sizes = _gru_sizes(input_size, lstm_hidden_size)
+    sign = 1 if prefer == "smaller" else -1
+    return min(sizes, key=lambda H: (abs(reference_count("GRU", input_size, H) - target), sign * H))
+
+
+def match_mistakes(input_size: int, lstm_hidden_size: int) -> dict[str, set[int]]:
+    """advice -> what the mistake returns for this case (a set: rounding down, to nearest or up)."""
+    target, sizes = _gru_sizes(input_size, lstm_hidden_size)
+    counts = {H: reference_count("GRU", input_size, H) for H in sizes}
+
+    def rounded(x: float) -> set[int]:
+        return {math.floor(x), round(x), math.ceil(x)}
+
+    return {
+        "that is about sqrt(4/3) times the LSTM's hidden size, which matches the recurrent weights W_hh alone "
+        "(3 H^2 against 4 H_lstm^2): the input weights and the biases grow only linearly in H, so compare the whole "
+        "counts (count_parameters('GRU', input_size, H) for each candidate H)":
+            rounded((4 / 3) ** 0.5 * lstm_hidden_size),
+        "that is 4/3 times the LSTM's hidden size: the counts grow like H^2, not like H, so compare the whole counts":
+            rounded(4 / 3 * lstm_hidden_size),
+        "that is the LSTM's own hidden size: at equal hidden size the GRU has 3/4 of the LSTM's parameters":
+            {lstm_hidden_size},
+        "that is the first size whose count reaches the LSTM's: the closest count can be the one just below it":
+            {next(H for H in sizes if counts[H] >= target)},
+        "that is the last size whose count stays below the LSTM's: the closest count can be the one just above it":
+            {max(H for H in sizes if counts[H] <= target)},
+        "on a tie (two sizes equally far from the LSTM's count) return the smaller one":
+            {matched_reference(input_size, lstm_hidden_size, prefer="larger")},
+        "that is a parameter count: return the GRU's hidden size": {counts[matched_reference(input_size, lstm_hidden_size)]},
+        "that is the LSTM's parameter count: return the GRU's hidden size": {target},
+    }
+
+
+def probe_match(matched_gru_size: Callable[..., Any]) -> dict[str, JSON]:
+    results = {"uses": call(references, matched_gru_size)}
+    with substituted(matched_gru_size, count_parameters=reference_count):  # judge 6.6, not the student's 6.5
+        for case in MATCH_CASES:
+            results[_match_call(*case)] = call(matched_gru_size, *case)
+    return results
+
+
+def judge_match(results: dict[str, Any]) -> None:
+    refuse(results.get("uses"), MATCH_SHORTCUTS, MATCH_TASK)
+    values = {}
+    for case in MATCH_CASES:
+        text = _match_call(*case)
+        values[case] = expect_int(returned(results[text], text), f"the result of {text}")
+    wrong = [case for case in MATCH_CASES if values[case] != matched_reference(*case)]
+    if not wrong:
+        return
+    case, value = wrong[0], values[wrong[0]]
+    expected, target = matched_reference(*case), reference_count("LSTM", *case)
+    message = (f"{_match_call(*case)} returned {value}, expected {expected} (nn.LSTM({case[0]}, {case[1]}) has "
+               f"{target:,} parameters, nn.GRU({case[0]}, {expected}) {reference_count('GRU', case[0], expected):,})")
+    mistakes = {c: match_mistakes(*c) for c in MATCH_CASES}
+    advice = next((advice for advice in mistakes[case] if all(values[c] in mistakes[c][advice] for c in MATCH_CASES)),
+                  None)
+    if advice is None and 0 < value <= 10 * case[1]:
+        advice = (f"nn.GRU({case[0]}, {value}) has {reference_count('GRU', case[0], value):,} parameters, further from "
+                  f"the LSTM's: try every hidden size and keep the one whose count is closest")
+    raise CheckFailure(f"{message}: {advice}" if advice else message)
+
+
 ASSIGNMENT = Assignment("06_gru_from_scratch", "The GRU from scratch", (
     Exercise("6.1", "one GRU step, PyTorch's form", ("gru_step",), probe_torch_step, judge_torch_step),
     Exercise("6.2", "the textbook (Cho/d2l) form", ("gru_step_cho",), probe_cho_step, judge_cho_step),
     Exercise("6.3", "how far the textbook form is from nn.GRU", ("cho_difference",), probe_difference, judge_difference),
     Exercise("6.4", "nn.GRU's weights in r, z, n blocks", ("gru_gate_blocks",), probe_blocks, judge_blocks),
     Exercise("6.5", "counting parameters of RNN, GRU and LSTM", ("count_parameters",), probe_count, judge_count),
+    Exercise("6.6", "the GRU that matches an LSTM's size", ("matched_gru_size",), probe_match, judge_match),
 ))

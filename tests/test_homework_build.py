@@ -1,5 +1,6 @@
 """solutions/ is the single source of the homework: exercises/ is generated from it and must be fresh,
 and the notebooks carry the metadata that the grader and nbgrader rely on."""
+import json
 import re
 import subprocess
 import sys
@@ -11,7 +12,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 
 from recurrent_lib.homework import ASSIGNMENTS
 from recurrent_lib.homework.__main__ import main
-from recurrent_lib.homework.generate import BEGIN, END, build, exercise_notebook, strip_solutions
+from recurrent_lib.homework.generate import BEGIN, END, build, exercise_notebook, render, strip_solutions
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -93,6 +94,59 @@ def test_build_check_fails_on_stale_missing_or_orphaned_exercises(tmp_path: Path
     build(solutions, exercises)
     assert build(solutions, exercises, check=True) == []
     assert not (exercises / "99_orphan.ipynb").exists()
+
+
+@pytest.mark.parametrize("solution_path", SOLUTIONS, ids=lambda p: p.stem)
+def test_solutions_carry_no_execution_timestamps(solution_path: Path) -> None:
+    """nbgrader's release keeps a source's cell metadata: timestamps in solutions/ would reach the students."""
+    stamped = [number for number, cell in enumerate(nbformat.read(solution_path, as_version=4).cells, 1)
+               if "execution" in cell.metadata]
+    assert not stamped, (f"cells {stamped} carry execution timestamps (cell metadata `execution`): "
+                         "run `python -m recurrent_lib.homework build`")
+
+
+STAMP = {"iopub.execute_input": "2026-01-01T00:00:00.000001Z", "iopub.status.busy": "2026-01-01T00:00:00.000000Z",
+         "iopub.status.idle": "2026-01-01T00:00:00.000002Z", "shell.execute_reply": "2026-01-01T00:00:00.000002Z"}
+
+
+def without_execution(notebook: dict) -> dict:
+    for cell in notebook["cells"]:
+        cell["metadata"].pop("execution", None)
+    return notebook
+
+
+def test_build_strips_timestamps_from_solutions_and_nothing_else(tmp_path: Path) -> None:
+    """On copies of every solution, stamped as nbconvert --execute stamps them: --check reports the
+    timestamps and changes nothing; the build removes them and only them, from solutions/ and exercises/
+    alike; a second build changes nothing; a notebook without timestamps is never rewritten."""
+    solutions, exercises = tmp_path / "solutions", tmp_path / "exercises"
+    solutions.mkdir()
+    stamped = {}
+    for path in SOLUTIONS:
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            if cell.cell_type == "code":
+                cell.metadata["execution"] = dict(STAMP)
+        stamped[path.name] = render(notebook)
+        (solutions / path.name).write_text(stamped[path.name], encoding="utf-8")
+    unstamped = solutions / "99_unstamped.ipynb"  # not as nbformat writes it: a rewrite would show
+    unstamped.write_text(json.dumps(new_notebook(), indent=2), encoding="utf-8")
+    args = ["build", "--solutions", str(solutions), "--exercises", str(exercises)]
+
+    reported = [f"{solutions / name} carries execution timestamps (cell metadata `execution`)" for name in stamped]
+    assert build(solutions, exercises, check=True)[:len(stamped)] == reported
+    assert main([*args, "--check"]) == 1
+    assert {name: (solutions / name).read_text(encoding="utf-8") for name in stamped} == stamped
+
+    assert build(solutions, exercises)[:len(stamped)] == reported
+    for name, text in stamped.items():
+        after = (solutions / name).read_text(encoding="utf-8")
+        assert json.loads(after) == without_execution(json.loads(text))
+        assert after == render(nbformat.reads(after, as_version=4))  # still exactly as nbformat writes it
+        assert not any("execution" in cell.metadata for cell in nbformat.read(exercises / name, as_version=4).cells)
+    assert build(solutions, exercises, check=True) == []
+    assert main([*args, "--check"]) == 0
+    assert unstamped.read_text(encoding="utf-8") == json.dumps(new_notebook(), indent=2)
 
 
 def test_solution_markers_need_nbgrader_solution_metadata() -> None:

@@ -15,6 +15,10 @@ and the exercise notebook gets, at the same indentation, nbgrader's stub::
 Cells are locked as nbgrader's ``generate_assignment`` locks them (its LockCells defaults): a check
 cell (nbgrader ``grade`` or ``locked``) gets ``editable: false, deletable: false``, a solution cell
 ``deletable: false``, so that JupyterLab keeps a student from deleting or editing them by accident.
+
+Executing a notebook records timestamps in each code cell's metadata (``execution``). The build removes
+them from solutions/ as well as from exercises/, so that nbgrader's release of a solution notebook
+(which keeps whatever metadata the source has) equals its exercise notebook but for nbgrader's checksums.
 """
 import copy
 from pathlib import Path
@@ -59,11 +63,18 @@ def lock(cell: NotebookNode) -> None:
         cell.metadata["editable"] = False
 
 
+def without_timestamps(notebook: NotebookNode) -> NotebookNode:
+    """A copy of ``notebook`` without the execution timestamps (cell metadata ``execution``)."""
+    notebook = copy.deepcopy(notebook)
+    for cell in notebook.cells:
+        cell.metadata.pop("execution", None)
+    return notebook
+
+
 def exercise_notebook(solution: NotebookNode) -> NotebookNode:
     """The student's version of a solution notebook (which is left unchanged)."""
-    notebook = copy.deepcopy(solution)
+    notebook = without_timestamps(solution)
     for number, cell in enumerate(notebook.cells, 1):
-        cell.metadata.pop("execution", None)
         lock(cell)
         if cell.cell_type != "code":
             continue
@@ -86,19 +97,27 @@ def render(notebook: NotebookNode) -> str:
 
 
 def build(solutions: Path, exercises: Path, check: bool = False) -> list[str]:
-    """Bring exercises/ in line with solutions/ (with ``check=True``, only compare).
+    """Strip execution timestamps from solutions/ and bring exercises/ in line with it (with ``check=True``,
+    only compare).
 
-    Returns what was (or, checking, would be) changed: one line per stale, missing or orphaned file.
+    Returns what was (or, checking, would be) changed: one line per solution notebook with timestamps
+    (rewritten without them; one without them is never rewritten) and one per stale, missing or orphaned
+    exercise notebook.
     """
     if not solutions.is_dir():
         raise FileNotFoundError(f"no solutions folder at {solutions}")
+    changes = []
     expected = {}
     for source in sorted(solutions.glob("*.ipynb")):
+        solution = nbformat.read(source, as_version=4)
         try:
-            expected[exercises / source.name] = render(exercise_notebook(nbformat.read(source, as_version=4)))
+            expected[exercises / source.name] = render(exercise_notebook(solution))
         except ValueError as error:
             raise ValueError(f"{source}: {error}") from None
-    changes = []
+        if any("execution" in cell.metadata for cell in solution.cells):
+            changes.append(f"{source} carries execution timestamps (cell metadata `execution`)")
+            if not check:
+                source.write_text(render(without_timestamps(solution)), encoding="utf-8")
     for path, text in expected.items():
         if path.is_file() and path.read_text(encoding="utf-8") == text:
             continue

@@ -36,6 +36,11 @@ def nested() -> object:
     return inner
 
 
+def imports_inside(x: torch.Tensor, p: float) -> torch.Tensor:
+    from recurrent_lib.dropout import inverted_dropout as mine
+    return mine(x, p)
+
+
 def closure() -> object:
     shortcut = inverted_dropout
     return lambda x, p: shortcut(x, p)
@@ -49,9 +54,10 @@ def closure() -> object:
     (nested(), "clip_grad_norm_"),
     (closure(), "recurrent_lib.dropout.inverted_dropout"),
     (functools.partial(helper, p=0.5), "torch.nn.functional.dropout"),
+    (imports_inside, "recurrent_lib.dropout"),
     (lambda: torch.lstm_cell, "lstm_cell"),
     (lambda: nn.LSTM(3, 4), "torch.nn.LSTM"),
-], ids=["helper", "imported", "module path", "from-import", "nested", "closure", "partial", "torch op", "class"])
+], ids=["helper", "imported", "module path", "from-import", "nested", "closure", "partial", "import inside", "torch op", "class"])
 def test_a_shortcut_is_found_and_refused(function: object, hit: str) -> None:
     with pytest.raises(CheckFailure, match="asks you to write it yourself; a call to the course library's") as caught:
         refuse(references(function), FORBIDDEN, "write it yourself")

@@ -53,6 +53,21 @@ def _chains(code: types.CodeType) -> Iterator[tuple[str, list[str]]]:
             yield from _chains(constant)
 
 
+def _imported(code: types.CodeType) -> Iterator[str]:
+    """What ``import`` statements inside the code (and the code nested in it) name: ``from recurrent_lib
+    import study`` gives 'recurrent_lib' and 'recurrent_lib.study'."""
+    module = ""
+    for instruction in dis.get_instructions(code):
+        if instruction.opname == "IMPORT_NAME":
+            module = instruction.argval
+            yield module
+        elif instruction.opname == "IMPORT_FROM":
+            yield f"{module}.{instruction.argval}"
+    for constant in code.co_consts:
+        if isinstance(constant, types.CodeType):
+            yield from _imported(constant)
+
+
 def _resolve(head: Any, attributes: list[str]) -> Iterator[str]:
     """The names under which ``head.attr.attr...`` is known: the path as written through modules, and the
     canonical name of each object along it."""
@@ -106,6 +121,7 @@ def references(function: Any) -> list[str]:
         seen.add(id(current))
         reached = list(_cell_contents(current))
         found.update(name for contents in reached for name in _resolve(contents, []))
+        found.update(_imported(current.__code__))
         for head, attributes in _chains(current.__code__):
             if head in current.__globals__:  # else a builtin, or a name not defined (yet)
                 target = current.__globals__[head]

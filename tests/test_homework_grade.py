@@ -1,8 +1,10 @@
 """The grader, end to end: `python -m recurrent_lib.homework grade` on the solutions, the generated
 exercises and a battery of broken or dishonest submissions built here in tmp_path.
 
-Every grading is a real CLI run (a fresh kernel each); they run two at a time in one fixture, and each
-test reads its case's exit status, output and JSON. Every graded file must be left byte for byte as it was.
+Every grading is a real CLI run (a fresh kernel each, in the sandbox; see test_homework_sandbox.py for
+hostile submissions); they run two at a time in one fixture, and each test reads its case's exit status,
+output and JSON. Every graded file must be left byte for byte as it was. Each notebook's score includes
+the "runs end to end" line (1 point), lost when a given or added cell raised, timed out or killed the kernel.
 """
 import json
 import subprocess
@@ -16,8 +18,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
-from recurrent_lib.homework import ASSIGNMENTS
-from recurrent_lib.homework.grade import shorten, submissions
+from recurrent_lib.homework import ASSIGNMENTS, sandbox
+from recurrent_lib.homework.grade import RUNS_ID, shorten, submissions
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTION_01 = ROOT / "solutions" / "01_rnn_equation.ipynb"
@@ -25,6 +27,18 @@ SOLUTION_02 = ROOT / "solutions" / "02_training_an_rnn.ipynb"
 EXERCISE_01 = ROOT / "exercises" / "01_rnn_equation.ipynb"
 EXERCISE_02 = ROOT / "exercises" / "02_training_an_rnn.ipynb"
 GRADING_BUDGET_S = 30  # per notebook, apart from cells that run into the time limit
+
+
+def can_sandbox() -> bool:
+    try:
+        sandbox.check()
+        return True
+    except sandbox.Unavailable:
+        return False
+
+
+# Where the machine cannot sandbox (test_homework_sandbox.py says why), the grader's logic is still tested.
+UNSANDBOXED = [] if can_sandbox() else ["--no-sandbox"]
 
 
 @dataclass
@@ -100,7 +114,9 @@ def build_cases(folder: Path) -> dict[str, tuple[list[str], list[str]]]:
         "missing file": [str(folder / "missing_01_rnn_equation.ipynb")],
         "not our assignment": [_not_ours(folder / "lab_notes.ipynb")],
     }
-    arguments = {"endless loop": ["--timeout", "10"]}  # short, yet long enough for `import torch` on a busy machine
+    cases["no sandbox"] = [variant(s1, folder / "nosandbox_01_rnn_equation.ipynb")]
+    arguments = {"endless loop": ["--timeout", "10"],  # short, yet long enough for `import torch` on a busy machine
+                 "no sandbox": ["--no-sandbox"]}
     return {case: ([str(p) for p in paths], arguments.get(case, [])) for case, paths in cases.items()}
 
 
@@ -118,7 +134,7 @@ def grade(paths: list[str], arguments: list[str], json_out: Path) -> Outcome:
     before = {p: Path(p).read_bytes() for p in paths if Path(p).is_file()}
     start = time.perf_counter()
     process = subprocess.run([sys.executable, "-m", "recurrent_lib.homework", "grade", *paths, *arguments,
-                              "--json", str(json_out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
+                              *(UNSANDBOXED if "--no-sandbox" not in arguments else []), "--json", str(json_out)], capture_output=True, text=True, cwd=ROOT, timeout=300)
     seconds = time.perf_counter() - start
     report = json.loads(json_out.read_text()) if json_out.exists() else None
     unchanged = all(Path(p).read_bytes() == data for p, data in before.items())
@@ -143,7 +159,12 @@ def outcomes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
 
 
 def exercises_of(outcome: Outcome) -> dict[str, dict]:
-    return {e["id"]: e for e in outcome.report["notebooks"][0]["exercises"]}
+    return {e["id"]: e for e in outcome.report["notebooks"][0]["exercises"] if e["id"] != RUNS_ID}
+
+
+def runs(outcome: Outcome) -> dict:
+    """The notebook's "runs end to end" line."""
+    return next(e for e in outcome.report["notebooks"][0]["exercises"] if e["id"] == RUNS_ID)
 
 
 def score(outcome: Outcome) -> tuple[int, int]:
@@ -161,22 +182,35 @@ def test_no_grading_crashes(outcomes: dict[str, Outcome]) -> None:
         assert "Traceback" not in outcome.stdout + outcome.stderr, f"{case}: {outcome.stderr}"
 
 
+def test_the_json_reports_the_sandbox_or_warns_without_it(outcomes: dict[str, Outcome]) -> None:
+    if not UNSANDBOXED:
+        report = outcomes["solution 01_rnn_equation"].report
+        assert report["sandbox"].startswith("bubblewrap") and report["warning"] is None
+    unsandboxed = outcomes["no sandbox"]
+    assert unsandboxed.report["sandbox"] is None and "ran unsandboxed" in unsandboxed.report["warning"]
+    assert "warning: --no-sandbox" in unsandboxed.stderr
+    assert unsandboxed.returncode == 0 and score(unsandboxed) == (6, 6)  # the same grading, outside the sandbox
+
+
 @pytest.mark.parametrize("name", list(ASSIGNMENTS))
 def test_solutions_score_full_marks(outcomes: dict[str, Outcome], name: str) -> None:
-    outcome, points = outcomes[f"solution {name}"], ASSIGNMENTS[name].points
+    outcome, points = outcomes[f"solution {name}"], ASSIGNMENTS[name].points + 1  # + runs end to end
     assert outcome.returncode == 0, outcome.stdout + outcome.stderr
     assert score(outcome) == (points, points)
     lines = outcome.stdout.strip().splitlines()
     assert lines[-1] == f"score: {points}/{points}"
     assert sum(line.startswith("✓ ") for line in lines) == points
+    assert lines[-2] == "✓ run runs end to end: correct"
+    assert not outcome.report["notebooks"][0]["notes"]
 
 
 @pytest.mark.parametrize("name", list(ASSIGNMENTS))
 def test_generated_exercises_score_zero(outcomes: dict[str, Outcome], name: str) -> None:
-    outcome, points = outcomes[f"exercise {name}"], ASSIGNMENTS[name].points
+    outcome, points = outcomes[f"exercise {name}"], ASSIGNMENTS[name].points + 1
     assert outcome.returncode == 1
     assert score(outcome) == (0, points)
     assert all("not implemented yet" in e["message"] for e in exercises_of(outcome).values())
+    assert not runs(outcome)["passed"]
 
 
 def test_grading_a_notebook_stays_within_budget(outcomes: dict[str, Outcome]) -> None:
@@ -187,8 +221,10 @@ def test_grading_a_notebook_stays_within_budget(outcomes: dict[str, Outcome]) ->
 def test_syntax_error_fails_only_its_own_exercise(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["syntax error"]
     results = exercises_of(outcome)
-    assert outcome.returncode == 1 and score(outcome) == (4, 5)
+    assert outcome.returncode == 1 and score(outcome) == (4, 6)  # 1.2, and the notebook does not run end to end
     assert "rnn_forward is not defined" in results["1.2"]["message"]
+    assert runs(outcome)["message"].startswith("the cell of exercise 1.2 (def rnn_forward(x, h_0, W_ih, W_hh, b_ih, "
+                                               "b_hh)) raised SyntaxError")
     assert results["1.3"]["passed"]  # it calls rnn_forward: its check supplies the reference one
     assert any(note.startswith("the cell of exercise 1.2 (def rnn_forward(x, h_0, W_ih, W_hh, b_ih, b_hh)) raised "
                                "SyntaxError") for note in outcome.report["notebooks"][0]["notes"])
@@ -197,15 +233,17 @@ def test_syntax_error_fails_only_its_own_exercise(outcomes: dict[str, Outcome]) 
 def test_endless_loops_are_interrupted_and_grading_goes_on(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["endless loop"]
     results = exercises_of(outcome)
-    assert outcome.returncode == 1 and score(outcome) == (4, 5)
+    assert outcome.returncode == 1 and score(outcome) == (4, 6)
     assert "ran longer than 10 s" in results["1.4"]["message"]
+    assert "ran longer than 10 s and was interrupted" in runs(outcome)["message"]
     assert any("ran longer than 10 s and was interrupted" in note for note in outcome.report["notebooks"][0]["notes"])
 
 
 def test_exceptions_are_reported_and_grading_goes_on(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["exception"]
-    assert outcome.returncode == 1 and score(outcome) == (4, 5)
+    assert outcome.returncode == 1 and score(outcome) == (4, 6)
     assert "raised ZeroDivisionError: division by zero" in exercises_of(outcome)["1.4"]["message"]
+    assert not runs(outcome)["passed"]
     assert "the cell \"raise RuntimeError('a cell that fails')\" raised RuntimeError: a cell that fails" in \
         outcome.report["notebooks"][0]["notes"]
 
@@ -213,7 +251,7 @@ def test_exceptions_are_reported_and_grading_goes_on(outcomes: dict[str, Outcome
 def test_wrong_shape_is_diagnosed(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["wrong shape"]
     message = exercises_of(outcome)["1.1"]["message"]
-    assert outcome.returncode == 1 and score(outcome) == (4, 5)  # 1.2 and 1.3 are checked with the reference rnn_step
+    assert outcome.returncode == 1 and score(outcome) == (5, 6)  # 1.2 and 1.3 are checked with the reference rnn_step
     assert "of shape (2, 4) = (batch, hidden_size), got (4, 2)" in message
     assert f"✗ 1.1 one RNN step: {message}" in outcome.stdout
 
@@ -221,29 +259,31 @@ def test_wrong_shape_is_diagnosed(outcomes: dict[str, Outcome]) -> None:
 def test_nan_is_diagnosed(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["NaN"]
     results = exercises_of(outcome)
-    assert outcome.returncode == 1 and score(outcome) == (5, 6)
+    assert outcome.returncode == 1 and score(outcome)[0] in (5, 6)  # 2.2; the run line counts the given cells
     assert "contains NaN" in results["2.2"]["message"]
     assert results["2.3"]["passed"]  # train_step calls classify: its check supplies the reference one
 
 
 def test_deleting_check_cells_changes_nothing(outcomes: dict[str, Outcome]) -> None:
     assert outcomes["deleted check cells, solved"].returncode == 0
-    assert score(outcomes["deleted check cells, solved"]) == (5, 5)
+    assert score(outcomes["deleted check cells, solved"]) == (6, 6)
     assert outcomes["deleted check cells, unsolved"].returncode == 1
-    assert score(outcomes["deleted check cells, unsolved"]) == (0, 5)
+    assert score(outcomes["deleted check cells, unsolved"]) == (0, 6)
 
 
 @pytest.mark.parametrize("case", ["fake printed score", "monkeypatched check"])
 def test_faking_or_patching_the_checks_changes_nothing(outcomes: dict[str, Outcome], case: str) -> None:
     outcome = outcomes[case]
-    assert outcome.returncode == 1 and score(outcome) == (0, 5)
-    assert outcome.stdout.strip().splitlines()[-1] == "score: 0/5"
+    assert outcome.returncode == 1 and score(outcome) == (0, 6)
+    assert outcome.stdout.strip().splitlines()[-1] == "score: 0/6"
     assert all("not implemented yet" in e["message"] for e in exercises_of(outcome).values())
 
 
-def test_a_cell_that_kills_the_kernel_is_skipped(outcomes: dict[str, Outcome]) -> None:
+def test_a_cell_that_kills_the_kernel_is_skipped_and_costs_the_run_line(outcomes: dict[str, Outcome]) -> None:
     outcome = outcomes["kernel killed"]
-    assert outcome.returncode == 0 and score(outcome) == (5, 5)
+    assert outcome.returncode == 1 and score(outcome) == (5, 6)
+    assert all(e["passed"] for e in exercises_of(outcome).values())
+    assert runs(outcome)["message"].startswith("the cell 'import os' made the kernel die")
     assert any("made the kernel die" in note for note in outcome.report["notebooks"][0]["notes"])
 
 
@@ -256,7 +296,7 @@ def test_a_cell_that_kills_the_kernel_is_skipped(outcomes: dict[str, Outcome]) -
 def test_ungradable_files_exit_2_with_a_one_line_reason(outcomes: dict[str, Outcome], case: str, reason: str) -> None:
     outcome = outcomes[case]
     assert outcome.returncode == 2
-    assert outcome.stderr.count("\n") == 1 and f"cannot grade: {reason}" in outcome.stderr
+    assert outcome.stderr.count("\n") == 1 + len(UNSANDBOXED) and f"cannot grade: {reason}" in outcome.stderr
     notebook = outcome.report["notebooks"][0]
     assert notebook["graded"] is False and reason in notebook["error"]
 
@@ -270,9 +310,9 @@ def test_a_folder_is_graded_as_a_class(tmp_path: Path) -> None:
     assert outcome.returncode == 2
     lines = outcome.stdout.splitlines()
     assert lines[0] == "01_rnn_equation: 2 notebooks"
-    assert lines[1].split() == ["student", "1.1", "1.2", "1.3", "1.4", "1.5", "score"]
-    assert lines[2].split() == ["alice.ipynb"] + ["✓"] * 5 + ["5/5"]
-    assert lines[3].split() == ["bob.ipynb"] + ["✗"] * 5 + ["0/5"]
+    assert lines[1].split() == ["student", "1.1", "1.2", "1.3", "1.4", "1.5", "run", "score"]
+    assert lines[2].split() == ["alice.ipynb"] + ["✓"] * 6 + ["6/6"]
+    assert lines[3].split() == ["bob.ipynb"] + ["✗"] * 6 + ["0/6"]
     assert lines[-1] == f"{tmp_path / 'carol.ipynb'}: cannot grade: empty file"
     assert outcome.report["totals"] == {"notebooks": 3, "graded": 2, "full_marks": 1}
 
@@ -299,12 +339,25 @@ def test_nbgrader_submitted_folder_is_graded_by_student(tmp_path: Path) -> None:
     assert outcome.returncode == 1, outcome.stdout + outcome.stderr
     lines = outcome.stdout.splitlines()
     assert lines[0] == "01_rnn_equation: 2 notebooks"
-    assert lines[2].split() == ["alice"] + ["✓"] * 5 + ["5/5"]
-    assert lines[3].split() == ["bob"] + ["✗"] * 5 + ["0/5"]
+    assert lines[2].split() == ["alice"] + ["✓"] * 6 + ["6/6"]
+    assert lines[3].split() == ["bob"] + ["✗"] * 6 + ["0/6"]
     assert [n["student"] for n in outcome.report["notebooks"]] == ["alice", "bob"]
+
+
+def test_a_class_folder_is_graded_by_student(tmp_path: Path) -> None:
+    """A learning platform's export, class/<student>/<notebook>.ipynb: one row per student, named by folder;
+    JupyterLab's hidden .ipynb_checkpoints/ folders are left out."""
+    roster = tmp_path / "class"
+    for student, source in (("alice", SOLUTION_01), ("bob", EXERCISE_01)):
+        (roster / student / ".ipynb_checkpoints").mkdir(parents=True)
+        variant(source, roster / student / "01_rnn_equation.ipynb")
+        variant(source, roster / student / ".ipynb_checkpoints" / "01_rnn_equation-checkpoint.ipynb")
+    assert [(path.relative_to(roster).parts, student) for path, student in submissions([str(roster)])] == [
+        (("alice", "01_rnn_equation.ipynb"), "alice"), (("bob", "01_rnn_equation.ipynb"), "bob")]
 
 
 def test_a_folder_with_no_notebook_anywhere_says_where_it_looked(tmp_path: Path) -> None:
     outcome = grade([str(tmp_path)], [], tmp_path.parent / f"{tmp_path.name}.json")
     assert outcome.returncode == 2
-    assert "a folder without any .ipynb file, in it or in nbgrader's <student>/<assignment>/ folders" in outcome.stderr
+    assert ("a folder without any .ipynb file, in it, in <student>/ folders under it (a class folder) or in "
+            "nbgrader's <student>/<assignment>/ folders") in outcome.stderr

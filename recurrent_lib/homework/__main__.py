@@ -1,10 +1,12 @@
 """Command line: ``python -m recurrent_lib.homework build [--check]`` and ``... grade PATH...``.
 
 build   regenerate exercises/ from solutions/; with --check, change nothing and exit 1 if exercises/ is stale.
-grade   grade submitted notebooks (files, folders of them, or nbgrader's submitted/ folder, laid out
-        <student>/<assignment>/*.ipynb). One notebook: a line per exercise, then "score: X/Y".
-        Several: a table of students by exercises. Exit status 0 when every notebook has
-        full marks, 1 when one has not, 2 when a file could not be graded (the others are still graded).
+grade   grade submitted notebooks (files, folders of them, a class folder laid out <student>/*.ipynb, or
+        nbgrader's submitted/ folder, laid out <student>/<assignment>/*.ipynb), each in the sandbox
+        (sandbox.py; --no-sandbox runs them unsandboxed, with a warning). One notebook: a line per
+        exercise and "runs end to end", then "score: X/Y". Several: a table of students by exercises.
+        Exit status 0 when every notebook has full marks, 1 when one has not, 2 when a file could not be
+        graded (the others are still graded) or the machine cannot sandbox.
 """
 import argparse
 import json
@@ -19,7 +21,8 @@ from pathlib import Path
 
 from .assignments import ASSIGNMENTS
 from .generate import build
-from .grade import DEFAULT_TIMEOUT, Grade, grade_notebook, submissions
+from .grade import DEFAULT_TIMEOUT, RUNS_ID, Grade, grade_notebook, submissions
+from .sandbox import Unavailable, check
 
 ROOT = Path(__file__).resolve().parents[2]  # the course repository (the package is installed editable)
 
@@ -37,11 +40,13 @@ def main(argv: list[str] | None = None) -> int:
                               help="time limit per cell (default: %(default)s)")
     grade_parser.add_argument("--json", type=Path, metavar="OUT", help="also write every result to this JSON file")
     grade_parser.add_argument("--jobs", type=int, default=1, help="notebooks graded at once (default: 1)")
+    grade_parser.add_argument("--no-sandbox", action="store_true",
+                              help="run submissions without the sandbox (only for submissions you trust)")
     args = parser.parse_args(argv)
     sys.stdout.reconfigure(errors="replace")  # ✓ and ✗ on consoles that cannot print them
     if args.command == "build":
         return run_build(args.solutions, args.exercises, args.check)
-    return run_grade(args.paths, args.timeout, args.json, args.jobs)
+    return run_grade(args.paths, args.timeout, args.json, args.jobs, sandboxed=not args.no_sandbox)
 
 
 def run_build(solutions: Path, exercises: Path, check: bool) -> int:
@@ -59,9 +64,22 @@ def run_build(solutions: Path, exercises: Path, check: bool) -> int:
     return 0
 
 
-def run_grade(paths: list[str], timeout: int, json_out: Path | None, jobs: int) -> int:
+NO_SANDBOX = ("warning: --no-sandbox: the submissions ran unsandboxed, with this user's rights: they could read, "
+              "write and delete your files and reach the network")
+
+
+def run_grade(paths: list[str], timeout: int, json_out: Path | None, jobs: int, sandboxed: bool = True) -> int:
+    if sandboxed:
+        try:
+            used = check()
+        except Unavailable as reason:
+            print(f"grade: cannot grade safely: {reason}", file=sys.stderr)
+            return 2
+    else:
+        used = None
+        print(NO_SANDBOX, file=sys.stderr)
     files = submissions(paths)
-    grade = partial(grade_submission, timeout=timeout)
+    grade = partial(grade_submission, timeout=timeout, sandboxed=sandboxed)
     if jobs > 1 and len(files) > 1:
         with ProcessPoolExecutor(max_workers=jobs) as pool:
             grades = list(pool.map(grade, files))
@@ -74,16 +92,17 @@ def run_grade(paths: list[str], timeout: int, json_out: Path | None, jobs: int) 
     if json_out is not None:
         totals = {"notebooks": len(grades), "graded": sum(g.error is None for g in grades),
                   "full_marks": sum(g.full_marks for g in grades)}
-        json_out.write_text(json.dumps({"notebooks": [g.to_json() for g in grades], "totals": totals}, indent=1),
-                            encoding="utf-8")
+        report = {"sandbox": used, "warning": None if sandboxed else NO_SANDBOX,
+                  "notebooks": [g.to_json() for g in grades], "totals": totals}
+        json_out.write_text(json.dumps(report, indent=1), encoding="utf-8")
     if any(g.error is not None for g in grades):
         return 2
     return 0 if all(g.full_marks for g in grades) else 1
 
 
-def grade_submission(file: tuple[Path, str | None], timeout: int) -> Grade:
+def grade_submission(file: tuple[Path, str | None], timeout: int, sandboxed: bool) -> Grade:
     """grade_notebook for a (path, student) pair of :func:`submissions`."""
-    return grade_notebook(file[0], timeout=timeout, student=file[1])
+    return grade_notebook(file[0], timeout=timeout, student=file[1], sandboxed=sandboxed)
 
 
 def print_one(grade: Grade) -> None:
@@ -99,7 +118,7 @@ def print_one(grade: Grade) -> None:
 
 
 def row_names(grades: list[Grade]) -> dict[str, str]:
-    """Each file's row name in its assignment's table: its student (nbgrader's layout), else its file
+    """Each file's row name in its assignment's table: its student (its folder), else its file
     name; where two rows of one table would share a name, the student and file name, or the path."""
     def name(g: Grade) -> str:
         return g.student or Path(g.path).name
@@ -116,7 +135,7 @@ def print_table(grades: list[Grade]) -> None:
         rows = [g for g in grades if g.assignment == name and g.error is None]
         if not rows:
             continue
-        ids = [exercise.id for exercise in assignment.exercises]
+        ids = [exercise.id for exercise in assignment.exercises] + [RUNS_ID]
         print(f"{name}: {len(rows)} notebook{'s' if len(rows) > 1 else ''}")
         print(f"{'student':<{width}}  " + "  ".join(f"{i:>4}" for i in ids) + "  score")
         for g in rows:

@@ -1,50 +1,44 @@
-"""Grading a submitted notebook: the student's cells run, then the assignment's own checks judge them.
+"""Grading a submitted notebook: the student's cells run in a sandbox, then the assignment's own checks judge them.
 
 1. The submission is read (never written), and its assignment identified from its metadata
    (``recurrent_course.assignment``), falling back to its file name.
-2. A fresh kernel of this interpreter, started in the submission's folder, imports torch (under the
-   grader's own time limit), then runs every code cell except the check cells (nbgrader
-   ``grade: true, solution: false``), each with a time limit, going on past errors; a cell that kills
-   the kernel is skipped and the notebook run again. Notes name a cell by its exercise or its first
-   line (JupyterLab shows no cell numbers).
+2. Inside the sandbox (sandbox.py: no network, no other files, limits on processes, memory, disk and
+   time), run_cells.py writes a fresh copy of the submission into its working folder and starts a
+   kernel of this interpreter there, which imports torch (under the grader's own time limit), then runs
+   every code cell except the check cells (nbgrader ``grade: true, solution: false``), each with a time
+   limit, going on past errors; a cell that kills the kernel is skipped and the notebook run again.
+   Notes name a cell by its exercise or its first line (JupyterLab shows no cell numbers).
 3. One cell of the grader's own loads this package afresh from its files (whatever the submission
    did to the imported one), then one cell per exercise runs its probe on the student's functions
    and prints the observations as one JSON line tagged with a random per-run nonce.
-4. Here, in the grader's process, each exercise's judge reads those observations. Nothing the
-   submission prints, patches or fakes in its kernel changes a verdict: only the values its
-   functions return do.
+4. Only those lines travel back, size-capped and checked as untrusted input. Here, in the grader's
+   process, each exercise's judge reads the observations. Nothing the submission prints, patches or
+   fakes in its kernel changes a verdict: only the values its functions return do.
+5. One more line, "runs end to end" (RUNS_POINTS), is lost when a given or added cell raised, timed out
+   or killed the kernel: a notebook that breaks never gets full marks (and an untouched one scores 0).
 """
 import json
-import logging
 import os
 import secrets
-import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from ipykernel.kernelspec import RESOURCES, get_kernel_dict
-from jupyter_client.kernelspec import KernelSpec, KernelSpecManager
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import DeadKernelError
 from nbformat import NotebookNode
 
+from . import run_cells, sandbox
 from .assignments import ASSIGNMENTS
 from .exercise import Assignment
 
 DEFAULT_TIMEOUT = 30  # seconds per cell
-MAX_RESTARTS = 3      # a kernel that died is restarted (without the cell that killed it) at most this often
 KERNEL_STARTS = 2     # tries to start a kernel at all before a notebook is reported as not runnable
 LOADER_TIMEOUT = 120  # seconds for the grader's own cell that loads the checks (a short --timeout must not starve it)
-TIMEOUT_ERROR = "CellTimeoutError"
+MAX_RESULT = 16 << 20  # bytes of results read back from a run
+RUNS_ID, RUNS_TITLE, RUNS_POINTS = "run", "runs end to end", 1
 PACKAGE_DIR = Path(__file__).resolve().parent
-
-_quiet = logging.getLogger(__name__ + ".nbclient")
-_quiet.addHandler(logging.NullHandler())
-_quiet.propagate = False
 
 
 class Ungradable(Exception):
@@ -68,7 +62,7 @@ class Grade:
     path: str
     assignment: str | None = None
     error: str | None = None
-    student: str | None = None  # from nbgrader's submitted/<student>/<assignment>/ layout
+    student: str | None = None  # the <student>/ folder of a class folder or of nbgrader's submitted/
     exercises: list[ExerciseResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # cells that raised, timed out or killed the kernel
     seconds: float = 0.0
@@ -97,8 +91,8 @@ def read_submission(path: Path) -> tuple[NotebookNode, Assignment]:
     if not path.exists():
         raise Ungradable("no such file")
     if path.is_dir():
-        raise Ungradable("a folder without any .ipynb file, in it or in nbgrader's <student>/<assignment>/ "
-                         "folders under it")
+        raise Ungradable("a folder without any .ipynb file, in it, in <student>/ folders under it (a class "
+                         "folder) or in nbgrader's <student>/<assignment>/ folders under it")
     data = path.read_bytes()
     if not data.strip():
         raise Ungradable("empty file")
@@ -139,13 +133,6 @@ def is_check_cell(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and bool(nbgrader.get("grade")) and not nbgrader.get("solution")
 
 
-class NativeKernelSpecs(KernelSpecManager):
-    """Whatever kernel a notebook names, run this interpreter's own ipykernel."""
-
-    def get_kernel_spec(self, kernel_name: str) -> KernelSpec:
-        return KernelSpec(resource_dir=RESOURCES, **get_kernel_dict())
-
-
 def _loader_source(handle: str, nonce: str) -> str:
     """The grader's cell that loads this package afresh from its files, as a module nothing else holds."""
     package = f"_recurrent_grader_{nonce}"
@@ -163,16 +150,6 @@ def _loader_source(handle: str, nonce: str) -> str:
     )
 
 
-def _error_of(reply: dict[str, Any] | None) -> tuple[str, str] | None:
-    content = (reply or {}).get("content", {})
-    return (content.get("ename", "Error"), content.get("evalue", "")) if content.get("status") == "error" else None
-
-
-def _stdout(cell: NotebookNode) -> str:
-    return "".join(output.get("text", "") for output in cell.get("outputs", [])
-                   if output.get("output_type") == "stream" and output.get("name") == "stdout")
-
-
 @dataclass
 class Run:
     """What running a submission gave: per exercise, observations (JSON) or why there are none."""
@@ -180,6 +157,7 @@ class Run:
     observations: dict[str, str] = field(default_factory=dict)
     problems: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    broken: bool = False  # a given or added cell raised, timed out or killed the kernel
 
 
 def shorten(text: str, width: int) -> str:
@@ -204,75 +182,140 @@ def cell_label(cell: NotebookNode, assignment: Assignment) -> str:
     return f"{STUDENT_CELL}of exercise {of} ({first})" if of else f"{STUDENT_CELL}{first!r}"
 
 
-def run_submission(notebook: NotebookNode, assignment: Assignment, folder: Path, timeout: int) -> Run:
-    """Run the student's cells, then the probes, in a fresh kernel started in ``folder``."""
-    nonce = secrets.token_hex(16)
+def _jobs(notebook: NotebookNode, assignment: Assignment, nonce: str) -> list[tuple[str, str]]:
+    """(label, source) of every cell the kernel runs: torch first (under the grader's own time limit: an
+    `import torch` interrupted by a short --timeout on a busy machine would leave a half-imported torch
+    behind for every later cell), the student's cells, the loader, then a probe per exercise."""
     handle = f"_grader_{nonce}"
-    # torch is imported first, under the grader's own time limit: an `import torch` interrupted by a short
-    # --timeout on a busy machine would leave a half-imported torch behind for every later cell.
     jobs = [("warm-up", "import torch")]
     jobs += [(cell_label(cell, assignment), cell.source) for cell in notebook.cells
              if cell.cell_type == "code" and not is_check_cell(cell)]
     jobs.append(("loader", _loader_source(handle, nonce)))
     jobs += [(exercise.id, f"print({nonce!r}, {handle}.observe({exercise.id!r}, globals()))")
              for exercise in assignment.exercises]
-    killers: set[int] = set()
-    for _ in range(MAX_RESTARTS + 1):
-        run = Run(notes=[f"{jobs[k][0]} made the kernel die; it was skipped" for k in sorted(killers)],
-                  problems={jobs[k][0]: "checking it made the kernel die (a crash in your function?)" for k in killers})
-        replies: dict[int, dict[str, Any]] = {}
-        cells = [nbformat.v4.new_code_cell(source) for _, source in jobs]
-        ours = [cell for (label, _), cell in zip(jobs, cells) if label in ("warm-up", "loader")]
-        client = NotebookClient(
-            nbformat.v4.new_notebook(cells=cells), timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
-            timeout_func=lambda cell: max(timeout, LOADER_TIMEOUT) if any(cell is c for c in ours) else timeout,
-            error_on_timeout={"ename": TIMEOUT_ERROR, "evalue": "", "traceback": []}, log=_quiet,
-            km=AsyncKernelManager(kernel_spec_manager=NativeKernelSpecs(), log=_quiet),
-            on_cell_executed=lambda cell, cell_index, execute_reply: replies.__setitem__(cell_index, execute_reply),
-            resources={"metadata": {"path": str(folder)}})
-        index = 0
-        try:
-            env = {**os.environ, "RECURRENT_LIB_PROGRESS": "0"}
-            with client.setup_kernel(cleanup_kc=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL):
-                for index, (label, _) in enumerate(jobs):
-                    if index not in killers:
-                        cell = client.execute_cell(cells[index], index)
-                        _record(run, label, cell, _error_of(replies.get(index)), nonce, timeout)
-            return run
-        except DeadKernelError:
-            killers.add(index)
-    run.notes.append(f"the kernel died {MAX_RESTARTS + 1} times; grading stopped")
+    return jobs
+
+
+def _environment(sandboxed: bool) -> dict[str, str]:
+    """The kernel's environment: in the sandbox only this; without it, the grader's own plus this."""
+    ours = {"RECURRENT_LIB_PROGRESS": "0", "MPLBACKEND": "Agg", "PYTHONDONTWRITEBYTECODE": "1"}
+    if not sandboxed:
+        return {**os.environ, **ours}
+    return {**ours, "PATH": f"{Path(sys.prefix) / 'bin'}:/usr/bin:/bin", "HOME": sandbox.SCRATCH,
+            "LANG": "C.UTF-8", "TMPDIR": "/tmp", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+            "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
+
+
+def run_submission(path: Path, notebook: NotebookNode, assignment: Assignment, timeout: int,
+                   sandboxed: bool = True) -> Run:
+    """Run the student's cells, then the probes, in a fresh kernel working in a fresh copy of the
+    submission: inside the sandbox (see sandbox.py), or, with ``sandboxed=False``, in a temporary folder.
+    What comes back is untrusted: read with a size cap and checked field by field."""
+    nonce = secrets.token_hex(16)
+    jobs = _jobs(notebook, assignment, nonce)
+    slow = max(timeout, LOADER_TIMEOUT)
+    timeouts = [slow if label in ("warm-up", "loader") else timeout for label, _ in jobs]
+    request = json.dumps({"cells": [source for _, source in jobs], "timeouts": timeouts, "nonce": nonce,
+                          "notebook": {"name": path.name, "text": nbformat.writes(notebook)}}).encode()
+    command = [sys.executable, "-I", str(PACKAGE_DIR / "run_cells.py")]
+    wall = (sum(timeouts) + run_cells.LIVENESS_TIMEOUT * len(jobs)) + 60
+    if sandboxed:
+        finished = sandbox.run(command, readable=[Path(sys.prefix), PACKAGE_DIR.parent], env=_environment(True),
+                               limits=sandbox.Limits(wall_seconds=wall), stdin=request, max_output=MAX_RESULT)
+    else:
+        finished = sandbox.run_unsandboxed(command, env=_environment(False), wall_seconds=wall, stdin=request,
+                                           max_output=MAX_RESULT)
+    result = _read_result(finished, len(jobs))
+    run = Run()
+    if isinstance(result, str):
+        run.notes.append(result)
+        run.broken = True
+        run.problems = {label: f"not checked: {result}" for label, _ in jobs}
+        return run
+    for index, ((label, _), cell) in enumerate(zip(jobs, result["cells"])):
+        if index in result["killers"]:
+            run.notes.append(f"{label} made the kernel die (or ignored the interrupt); it was skipped")
+            run.problems[label] = "checking it made the kernel die (a crash in your function?)"
+            run.broken |= label.startswith(STUDENT_CELL)
+        else:
+            _record(run, label, cell["lines"], cell["error"], timeout)
+    if result["gave_up"]:
+        run.notes.append(f"the kernel died {run_cells.MAX_RESTARTS + 1} times; grading stopped")
+        run.broken = True
     return run
 
 
-def _record(run: Run, label: str, cell: NotebookNode, error: tuple[str, str] | None, nonce: str,
-            timeout: int) -> None:
+class NotRunnable(Exception):
+    """The run produced nothing at all (e.g. the kernel could not start); worth one more try."""
+
+
+def _read_result(finished: sandbox.Finished, cells: int) -> dict[str, Any] | str:
+    """The runner's result, checked field by field, or a note saying why there is none."""
+    if finished.killed:
+        return "grading stopped: the notebook ran past the grader's wall-clock limit"
+    if finished.overflow:
+        return f"grading stopped: the run wrote more than {MAX_RESULT >> 20} MiB of results"
+    try:
+        result = json.loads(finished.stdout)
+        valid = (isinstance(result, dict) and isinstance(result.get("gave_up"), bool)
+                 and isinstance(result.get("killers"), list) and isinstance(result.get("cells"), list)
+                 and len(result["cells"]) == cells
+                 and all(isinstance(k, int) and 0 <= k < cells for k in result["killers"])
+                 and all(isinstance(c, dict) and isinstance(c.get("lines"), list)
+                         and all(isinstance(line, str) for line in c["lines"])
+                         and (c.get("error") is None or (isinstance(c["error"], list) and len(c["error"]) == 2
+                                                         and all(isinstance(e, str) for e in c["error"])))
+                         for c in result["cells"]))
+    except ValueError:
+        valid = False
+    if valid:
+        return result
+    why = finished.stderr.strip().splitlines()[-1] if finished.stderr.strip() else f"exit status {finished.returncode}"
+    raise NotRunnable(shorten(why, 300))
+
+
+def _record(run: Run, label: str, lines: list[str], error: list[str] | None, timeout: int) -> None:
     """Note a student cell's error or timeout; keep an exercise's observations (or why there are none)."""
-    timed_out = error is not None and error[0] == TIMEOUT_ERROR
+    timed_out = error is not None and error[0] == run_cells.TIMEOUT_ERROR
     if label.startswith(STUDENT_CELL):
         if timed_out:
             run.notes.append(f"{label} ran longer than {timeout} s and was interrupted")
         elif error:
             message = error[1].strip().splitlines()[0] if error[1].strip() else ""
             run.notes.append(f"{label} raised {error[0]}" + (f": {shorten(message, 300)}" if message else ""))
+        run.broken |= error is not None
         return
     if label in ("warm-up", "loader"):
         if error:
-            run.notes.append(f"the grader could not load torch and its checks: {error[0]}: {error[1]}")
+            run.notes.append(f"the grader could not load torch and its checks: {error[0]}: {shorten(error[1], 300)}")
         return
-    lines = [line.split(" ", 1)[1] for line in _stdout(cell).splitlines() if line.startswith(nonce + " ")]
+    results = [line.split(" ", 1)[1] for line in lines if " " in line]
     if timed_out:
         run.problems[label] = f"the check ran longer than {timeout} s (does a function loop forever?)"
-    elif len(lines) == 1:
-        run.observations[label] = lines[0]
-    elif lines:
+    elif len(results) == 1:
+        run.observations[label] = results[0]
+    elif results:
         run.problems[label] = "the grader's result line appeared more than once: the output was tampered with"
     else:
-        why = f"{error[0]}: {error[1]}" if error else "did the notebook replace sys.stdout?"
+        why = f"{error[0]}: {shorten(error[1], 300)}" if error else "did the notebook replace sys.stdout?"
         run.problems[label] = f"the grader could not read the results of your code ({why})"
 
 
-def grade_notebook(path: Path, timeout: int = DEFAULT_TIMEOUT, student: str | None = None) -> Grade:
+def runs_end_to_end(run: Run, solved: int) -> ExerciseResult:
+    """The "runs end to end" line: RUNS_POINTS for a notebook in which no given or added cell raised, timed
+    out or killed the kernel (the notes say which did), once at least one exercise is ``solved`` (an
+    untouched notebook earns nothing)."""
+    if not run.broken and solved:
+        return ExerciseResult(RUNS_ID, RUNS_TITLE, True, "correct", RUNS_POINTS, RUNS_POINTS)
+    if not run.broken:
+        return ExerciseResult(RUNS_ID, RUNS_TITLE, False, "no exercise solved yet", 0, RUNS_POINTS)
+    first = next((note for note in run.notes if note.startswith(STUDENT_CELL)), run.notes[-1] if run.notes else "")
+    message = f"{first}: the notebook must run top to bottom without an error"
+    return ExerciseResult(RUNS_ID, RUNS_TITLE, False, message, 0, RUNS_POINTS)
+
+
+def grade_notebook(path: Path, timeout: int = DEFAULT_TIMEOUT, student: str | None = None,
+                   sandboxed: bool = True) -> Grade:
     """Grade one file (see the module docstring); never raises for a bad submission."""
     start = time.perf_counter()
     grade = Grade(str(path), student=student)
@@ -284,11 +327,12 @@ def grade_notebook(path: Path, timeout: int = DEFAULT_TIMEOUT, student: str | No
     grade.assignment = assignment.name
     for attempt in range(1, KERNEL_STARTS + 1):
         try:
-            run = run_submission(notebook, assignment, path.resolve().parent, timeout)
+            run = run_submission(path, notebook, assignment, timeout, sandboxed)
             break
-        except Exception as error:  # the kernel could not even start (on a busy machine, it may next time)
+        except NotRunnable as error:  # the kernel could not even start (on a busy machine, it may next time)
             if attempt == KERNEL_STARTS:
-                grade.error = f"could not run the notebook: {type(error).__name__}: {error}"
+                grade.error = f"could not run the notebook: {error}"
+                grade.seconds = time.perf_counter() - start
                 return grade
     grade.notes = run.notes
     for exercise in assignment.exercises:
@@ -298,6 +342,7 @@ def grade_notebook(path: Path, timeout: int = DEFAULT_TIMEOUT, student: str | No
             passed, message = False, run.problems.get(exercise.id, "not checked: the kernel had died")
         grade.exercises.append(ExerciseResult(exercise.id, exercise.title, passed, message,
                                               exercise.points if passed else 0, exercise.points))
+    grade.exercises.append(runs_end_to_end(run, sum(result.passed for result in grade.exercises)))
     grade.seconds = time.perf_counter() - start
     return grade
 
@@ -309,8 +354,10 @@ def expand(paths: list[str]) -> list[Path]:
 
 def submissions(paths: list[str]) -> list[tuple[Path, str | None]]:
     """(file, student) to grade for each path: a file (student None); a folder's .ipynb files; or, for a
-    folder without any, nbgrader's layout under it, ``<student>/<assignment>/*.ipynb`` (as in its
-    ``submitted/`` folder), each named by its student. A folder with neither is returned to be reported."""
+    folder without any, a class folder, ``<student>/*.ipynb`` (as a learning platform exports it), and
+    nbgrader's layout, ``<student>/<assignment>/*.ipynb`` (as in its ``submitted/`` folder), each named by
+    its student (hidden folders such as .ipynb_checkpoints are left out). A folder with none of these is
+    returned to be reported."""
     files: list[tuple[Path, str | None]] = []
     for name in paths:
         path = Path(name)
@@ -318,8 +365,9 @@ def submissions(paths: list[str]) -> list[tuple[Path, str | None]]:
             files.append((path, None))
         elif notebooks := sorted(path.glob("*.ipynb")):
             files += [(notebook, None) for notebook in notebooks]
-        elif nested := sorted(path.glob("*/*/*.ipynb")):
-            files += [(notebook, notebook.parent.parent.name) for notebook in nested]
+        elif nested := sorted(notebook for pattern in ("*/*.ipynb", "*/*/*.ipynb") for notebook in path.glob(pattern)
+                              if not any(part.startswith(".") for part in notebook.relative_to(path).parts)):
+            files += [(notebook, notebook.relative_to(path).parts[0]) for notebook in nested]
         else:
             files.append((path, None))
     return files

@@ -104,13 +104,23 @@ def _cell_contents(function: types.FunctionType) -> Iterator[Any]:
 
 
 def references(function: Any) -> list[str]:
-    """Sorted dotted names (modules, functions, classes) the code of ``function`` reaches, following into the
-    functions it calls that were written next to it (same globals, e.g. the notebook's) and into the
-    functions its closure holds."""
+    """Sorted dotted names (modules, functions, classes) of ``function`` itself and of what its code reaches,
+    following into the functions it calls that were written next to it (same globals, e.g. the notebook's) and
+    into the functions its closure holds. Never raises: what cannot be read is left out."""
+    found = {name for name in [_canonical(function)] if name}  # the library's own function, passed as the answer
+    try:
+        found.update(_reached(function))
+    except Exception:  # an object the reader cannot follow: its results alone are judged
+        pass
+    return sorted(found)
+
+
+def _reached(function: Any) -> set[str]:
+    """What :func:`references` finds in the code of ``function`` and of the functions it leads to."""
     found: set[str] = set()
     root = _functions_inside(function)
     if root is None:
-        return []
+        return found
     ours = root.__globals__  # only functions written next to the student's (the notebook's) are read
     seen: set[int] = set()
     pending: list[Any] = [root]
@@ -131,7 +141,7 @@ def references(function: Any) -> list[str]:
             inner = _functions_inside(target)
             if inner is not None and inner.__globals__ is ours:
                 pending.append(inner)
-    return sorted(found)
+    return found
 
 
 @functools.cache

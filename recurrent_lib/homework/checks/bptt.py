@@ -68,17 +68,6 @@ def call_numpy(function: Callable[..., Any], *args: Any) -> tuple[JSON, list[str
     return call(run), kinds
 
 
-def uses(function: Any) -> list[str]:
-    """The dotted names ``function`` reaches (:func:`..shortcuts.references`), and its own name when it is
-    not the notebook's (``from recurrent_lib.numpy_rnn import rnn_step_backward`` is the library's function)."""
-    own = f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', '')}"
-    try:
-        found = references(function)
-    except Exception:  # an object the reader cannot follow: judge its results only
-        found = []
-    return found + ([own] if not own.startswith(("__main__.", ".")) else [])
-
-
 LIBRARY_BACKWARD = {"recurrent_lib.numpy_rnn.rnn_step_backward": "the library's rnn_step_backward",
                     "recurrent_lib.numpy_rnn.rnn_backward": "the library's rnn_backward"}
 
@@ -207,7 +196,7 @@ def _copy_step_args(dnext_h: np.ndarray, cache: tuple[np.ndarray, ...]) -> Array
 
 
 def probe_step_backward(rnn_step_backward: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(rnn_step_backward)}
+    results: dict[str, JSON] = {"uses": references(rnn_step_backward)}
     for case, (dnext_h, cache) in step_cases().items():
         given = _copy_step_args(dnext_h, cache)
         before = {name: a.copy() for name, a in given.items()}
@@ -334,7 +323,7 @@ def _skipped_steps(dx: Tensor, dh: np.ndarray, cache: list, call_text: str) -> N
 
 
 def probe_rnn_backward(rnn_backward: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(rnn_backward)}  # before the substitution below
+    results: dict[str, JSON] = {"uses": references(rnn_backward)}  # before the substitution below
     with substituted(rnn_backward, rnn_step_backward=reference_step_backward):  # judge the loop, not 4.1
         for case, (dh, cache) in sequence_cases().items():
             given = {"dh": dh.copy()}
@@ -432,7 +421,7 @@ OTHER_STEPS = (1e-1, 1e-2, 1e-3, 1e-4, 1e-6, 1e-7, 1e-8, 1e-9, 1e-10)
 
 
 def probe_numerical(numerical_gradient: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(numerical_gradient)}
+    results: dict[str, JSON] = {"uses": references(numerical_gradient)}
     for seed, (case, kind) in enumerate(NUMERICAL_CASES.items(), 403):
         x, W, c, df = _gradient_case(seed)
         given = x.copy()
@@ -533,7 +522,7 @@ NORM_HINTS = {
 
 
 def probe_norms(gradient_norms: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(gradient_norms)}
+    results: dict[str, JSON] = {"uses": references(gradient_norms)}
     for case, args in NORM_CASES.items():
         with warnings.catch_warnings(record=True) as caught:  # e.g. .grad of a non-leaf: judged, not printed
             warnings.simplefilter("always")
@@ -615,7 +604,7 @@ def clip_mistakes(seed: int, max_norm: float, without_grad: bool) -> dict[str, t
 
 
 def probe_clip(clip_grad_norm: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(clip_grad_norm)}
+    results: dict[str, JSON] = {"uses": references(clip_grad_norm)}
     for case, (seed, max_norm, without_grad) in CLIP_CASES.items():
         params = _clip_parameters(seed, without_grad)
         results[case] = call(clip_grad_norm, params, max_norm)
@@ -739,7 +728,7 @@ def truncated_mistakes(dh: np.ndarray, cache: list, K: int) -> dict[str, dict[st
 
 
 def probe_truncated(truncated_rnn_backward: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(truncated_rnn_backward)}  # before the substitution below
+    results: dict[str, JSON] = {"uses": references(truncated_rnn_backward)}  # before the substitution below
     with substituted(truncated_rnn_backward, rnn_step_backward=reference_step_backward,
                      rnn_backward=reference_rnn_backward):  # judge the truncation, not 4.1 or 4.2
         for case, (dh, cache, K) in truncated_cases().items():

@@ -34,17 +34,6 @@ STUDY = {"recurrent_lib.study": "recurrent_lib.study (the course's own study too
 TASKS = {"recurrent_lib.tasks": "recurrent_lib.tasks (the course's own task generators)"}
 
 
-def uses(function: Any) -> list[str]:
-    """The dotted names ``function`` reaches (:func:`..shortcuts.references`), and its own name when it is
-    not the notebook's (``from recurrent_lib.study import make_model`` is the library's function)."""
-    own = f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', '')}"
-    try:
-        found = references(function)
-    except Exception:  # an object the reader cannot follow: judge its results only
-        found = []
-    return found + ([own] if not own.startswith(("__main__.", ".")) else [])
-
-
 # ---------------------------------------------------------------- 7.1 the model factory
 
 MODES = {"rnn": "RNN_TANH", "lstm": "LSTM", "gru": "GRU"}
@@ -93,7 +82,7 @@ def _observe_model(make_model: Callable[..., Any], case: str) -> JSON:
 
 
 def probe_factory(make_model: Callable[..., Any]) -> dict[str, JSON]:
-    return {"uses": uses(make_model), **{case: _observe_model(make_model, case) for case in FACTORY_CASES}}
+    return {"uses": references(make_model), **{case: _observe_model(make_model, case) for case in FACTORY_CASES}}
 
 
 def _forget_bias_failure(what: str, bias_ih: Tensor, bias_hh: Tensor, H: int, value: float,
@@ -227,7 +216,7 @@ def _summarise(result: Any) -> JSON:
 
 
 def probe_generator(temporal_order_data: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(temporal_order_data)}
+    results: dict[str, JSON] = {"uses": references(temporal_order_data)}
     before = torch.get_rng_state()
     for case, (n, T, seed) in GENERATOR_CASES.items():
         try:
@@ -375,7 +364,7 @@ def probe_runner(run_seeds: Callable[..., Any]) -> dict[str, JSON]:
         second = call(run_seeds, run, list(RUNNER_SEEDS))
         random.setstate(state[0])
         np.random.set_state(state[1])
-    return {"uses": uses(run_seeds), "first": first, "second": second, "calls": first_calls,
+    return {"uses": references(run_seeds), "first": first, "second": second, "calls": first_calls,
             "draws": encode(first_draws)}
 
 
@@ -469,7 +458,7 @@ def _budget_call(case: tuple[str, int, int, int]) -> str:
 
 
 def probe_budget(matched: Callable[..., Any]) -> dict[str, JSON]:
-    return {"uses": uses(matched), **{_budget_call(case): call(matched, *case) for case in BUDGET_CASES}}
+    return {"uses": references(matched), **{_budget_call(case): call(matched, *case) for case in BUDGET_CASES}}
 
 
 def _closest(count: Callable[[int], int], budget: int, floor: bool = False, first: int = 1, last: int | None = None,
@@ -589,7 +578,7 @@ def _verdict_mistakes() -> dict[str, Callable[[list[float], list[float]], str]]:
 
 
 def probe_verdict(claim_verdict: Callable[..., Any]) -> dict[str, JSON]:
-    return {"uses": uses(claim_verdict),
+    return {"uses": references(claim_verdict),
             **{case: call(claim_verdict, list(a), list(b)) for case, (a, b) in VERDICT_CASES.items()}}
 
 
@@ -655,7 +644,7 @@ SEEDS_MISTAKES = {
 
 
 def probe_seeds(seeds_for: Callable[..., Any]) -> dict[str, JSON]:
-    return {"uses": uses(seeds_for), **{f"{p}, {q}": call(seeds_for, p, q) for p, q in SEEDS_CASES}}
+    return {"uses": references(seeds_for), **{f"{p}, {q}": call(seeds_for, p, q) for p, q in SEEDS_CASES}}
 
 
 def judge_seeds(results: dict[str, Any]) -> None:

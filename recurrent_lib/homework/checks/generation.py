@@ -32,17 +32,6 @@ V = VOCAB_SIZE
 LIBRARY = "recurrent_lib.language_model"
 
 
-def uses(function: Any) -> list[str]:
-    """The dotted names ``function`` reaches, and its own name when it is not the notebook's (an imported
-    library function)."""
-    own = f"{getattr(function, '__module__', '')}.{getattr(function, '__qualname__', '')}"
-    try:
-        found = references(function)
-    except Exception:  # an object the reader cannot follow: judge its results only
-        found = []
-    return found + ([own] if not own.startswith(("__main__.", ".")) else [])
-
-
 def _raised(exception: BaseException) -> JSON:
     return {"raised": type(exception).__name__, "message": str(exception).strip().split("\n")[0]}
 
@@ -70,7 +59,7 @@ def bigram_reference(names: list[str], alpha: float) -> Tensor:
 
 
 def probe_bigram(bigram_table: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(bigram_table)}
+    results: dict[str, JSON] = {"uses": references(bigram_table)}
     for case, (names, alpha) in BIGRAM_CASES.items():
         results[case] = call(bigram_table, list(names), alpha)
     return results
@@ -125,7 +114,7 @@ def perplexity_model() -> CharLM:
 
 
 def probe_perplexity(perplexity_of: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(perplexity_of)}
+    results: dict[str, JSON] = {"uses": references(perplexity_of)}
     for case, items in PERPLEXITY_CASES.items():
         results[case] = call(perplexity_of, perplexity_model(), list(items))
     return results
@@ -195,7 +184,7 @@ PROBS_CASES = {"temperature 1": (1.0, None), "temperature 0.5": (0.5, None), "te
 
 
 def probe_probs(next_letter_probs: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(next_letter_probs)}
+    results: dict[str, JSON] = {"uses": references(next_letter_probs)}
     for case, (temperature, top_k) in PROBS_CASES.items():
         logits = _logits()
         results[case] = call(next_letter_probs, logits, temperature, top_k)
@@ -285,7 +274,7 @@ def _draw_names(sample_name: Callable[..., Any], model: CountLM, n: int, languag
 
 
 def probe_sampler(sample_name: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(sample_name)}
+    results: dict[str, JSON] = {"uses": references(sample_name)}
     before = torch.get_rng_state()
     model = toy_model()
     with substituted(sample_name, next_letter_probs=lambda logits, temperature, top_k:
@@ -448,7 +437,7 @@ def _state_summary(state: Any) -> JSON:
 
 
 def probe_tbptt(tbptt_step_: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(tbptt_step_)}
+    results: dict[str, JSON] = {"uses": references(tbptt_step_)}
     model, optimizer, chunks = tbptt_setup()
     state = None
     for step, (inputs, targets) in enumerate(chunks, 1):
@@ -545,7 +534,7 @@ SORT_KEYS = ("train", "held-out", "new")
 
 
 def probe_sort(sort_samples: Callable[..., Any]) -> dict[str, JSON]:
-    results: dict[str, JSON] = {"uses": uses(sort_samples)}
+    results: dict[str, JSON] = {"uses": references(sort_samples)}
     for case, (samples, train, held_out) in SORT_CASES.items():
         value = None
         try:

@@ -108,8 +108,8 @@ def test_one_step_mistakes_are_diagnosed(wrong_step, diagnosis: str) -> None:
 def test_a_stub_reads_not_implemented_yet() -> None:
     def stub(*args, **kwargs):
         raise NotImplementedError()
-    for exercise_id in EXERCISES:
-        assert "not implemented yet" in failure(exercise_id, stub)
+    for exercise_id, exercise in EXERCISES.items():
+        assert "not implemented yet" in failure(exercise_id, *[stub] * len(exercise.names))
 
 
 def rnn_forward(x, h_0, W_ih, W_hh, b_ih, b_hh):

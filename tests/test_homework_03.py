@@ -341,3 +341,109 @@ def test_3_6_backward_names_the_mistake(wrong, diagnosis: str) -> None:
 ])
 def test_3_6_factor_names_the_mistake(wrong, diagnosis: str) -> None:
     assert diagnosis in failure("3.6", backward, wrong)
+
+
+# ---------------------------------------------------------------- a second battery of mistakes (issue 25)
+
+def imported_inside(x, p, training=True):
+    import torch.nn.functional as G
+    return G.dropout(x, p, training)
+
+
+def precedence(x, p, training=True):
+    return x * keep_mask(x, 1 - p) / 1 - p if training else x
+
+
+def inverted_flag(x, p, training=True):
+    return x * keep_mask(x, 1 - p) / (1 - p) if not training else x
+
+
+def default_false(x, p, training=False):
+    return x * keep_mask(x, 1 - p) / (1 - p) if training else x
+
+
+def time_batch_swapped(x, p, training=True):
+    return x * keep_mask(torch.empty(1, x.shape[0], x.shape[2]), 1 - p) / (1 - p) if training else x
+
+
+class RowDrop(nn.Module):
+    """Drops whole rows of the weight (one decision per unit), not single weights."""
+
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, weight):
+        return weight * keep_mask(weight[:, :1], 1 - self.p) / (1 - self.p) if self.training else weight
+
+
+class DropoutInside(nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.drop = nn.Dropout(p)
+
+    def forward(self, weight):
+        return self.drop(weight)
+
+
+class ImportsInForward(nn.Module):
+    def __init__(self, p):
+        super().__init__()
+        self.p = p
+
+    def forward(self, weight):
+        import torch.nn.functional as G
+        return G.dropout(weight, self.p, self.training)
+
+
+def registers(parametrization, name: str = "weight_hh_l0"):
+    """add_weight_drop registering ``parametrization(p)`` on ``name``."""
+    return lambda lstm, p: parametrize.register_parametrization(lstm, name, parametrization(p)) or lstm
+
+
+def sorts_in_place(results):
+    best = None
+    for p, (_, val) in results.items():
+        val.sort()
+        if best is None or val[0] < best[0]:
+            best = (val[0], p, 1)
+    return best[1], best[2]
+
+
+def positions(results):
+    _, k, epoch = min((loss, k, e) for k, (_, v) in enumerate(results.values()) for e, loss in enumerate(v, 1))
+    return k, epoch
+
+
+def backward_in_place(grad_out, keep, p):
+    grad_out *= keep / (1 - p)
+    return grad_out
+
+
+def backward_by_autograd(grad_out, keep, p):
+    x = torch.ones_like(grad_out, requires_grad=True)
+    (x * keep / (1 - p)).backward(grad_out)
+    return x.grad
+
+
+@pytest.mark.parametrize("exercise_id, objects, words", [
+    ("3.1", (imported_inside,), "your code calls F.dropout"),
+    ("3.1", (lambda x, p, training=True: getattr(torch, "dropout")(x, p, training),), "your code calls torch.dropout"),
+    ("3.1", (precedence,), "which Python reads as (x * mask / 1) - p; put the brackets in, x * mask / (1 - p)"),
+    ("3.1", (inverted_flag,), "the test of `training` is the wrong way round"),
+    ("3.1", (default_false,), "the check calls dropout(x, p) without `training`, so `training` must default to True"),
+    ("3.2", (time_batch_swapped,), "the mask's second dimension is the batch: (1, N, H) = (1, 8, 50)"),
+    ("3.2", (lambda x, p, training=True: own_locked(x, p) if training else x * (1 - p),), "returned x * (1 - p)"),
+    ("3.3", (lambda n: (n > 1, np.array([k >= 1 for k in range(n)])),), "got a numpy.ndarray: return a list"),
+    ("3.4", (registers(Drop, "weight_hh"),), "layer 0's recurrent weight is named weight_hh_l0"),
+    ("3.4", (registers(lambda p: Drop),), "register an instance of your module, WeightDrop(p), not the class"),
+    ("3.4", (registers(RowDrop),), "whole rows are dropped or kept together"),
+    ("3.4", (registers(DropoutInside),), "your code calls nn.Dropout"),
+    ("3.4", (registers(ImportsInForward),), "your code calls F.dropout"),
+    ("3.5", (sorts_in_place,), "it changed the loss lists in results (e.g. with .sort())"),
+    ("3.5", (positions,), "the position of p among the keys of results: return the key itself"),
+    ("3.6", (backward_in_place, factor), "changed grad_out or keep in place"),
+    ("3.6", (backward_by_autograd, factor), "the check runs dropout_backward under torch.no_grad()"),
+])
+def test_a_second_battery_of_mistakes_is_named(exercise_id, objects, words: str) -> None:
+    assert words in failure(exercise_id, *objects)

@@ -540,3 +540,110 @@ def test_a_stub_is_not_implemented_yet(exercise_id):
 @pytest.mark.parametrize("exercise_id", ["4.1", "4.2", "4.3", "4.4", "4.5", "4.6"])
 def test_printing_instead_of_returning_is_not_full_marks(exercise_id):
     assert "None" in failure(exercise_id, lambda *args: print("done"))
+
+
+# ------------------------------------------------------------- a second battery of mistakes (issue 25)
+
+def sequence_with(loop="reversed", dx_like_dh=False, index_time=True, start_with_last=False, reverse_dx=False,
+                  mean=False):
+    def rnn_backward(dh, cache):
+        N, T, H = dh.shape
+        D = cache[0][0].shape[1]
+        dx = np.zeros_like(dh) if dx_like_dh else np.zeros((N, T, D))
+        dprev_h = dh[:, -1].copy() if start_with_last else np.zeros((N, H))
+        dWx, dWh, db = np.zeros((D, H)), np.zeros((H, H)), np.zeros(H)
+        for t in (range(T, -1, -1) if loop == "from T" else reversed(range(T))):
+            upstream = (dh[:, t] if index_time else dh[t]) + dprev_h
+            dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(upstream, cache[t])
+            dWx, dWh, db = dWx + dWx_t / (T if mean else 1), dWh + dWh_t / (T if mean else 1), db + db_t / (T if mean else 1)
+        return (dx[:, ::-1].copy() if reverse_dx else dx), dprev_h, dWx, dWh, db
+    return rnn_backward
+
+
+def numeric_with(mistake):
+    def numerical_gradient(f, x, df, h=1e-5):
+        grad = np.zeros_like(x)
+        for index in np.ndindex(x.shape):
+            if mistake == "all elements":
+                grad[index] = np.sum((f(x + h) - f(x - h)) * df) / (2 * h)
+                continue
+            old = x[index]
+            x[index] = old + h
+            plus = f(x) if mistake == "no copy" else f(x).copy()
+            x[index] = old if mistake == "back to x" else old - h
+            minus = f(x) if mistake == "no copy" else f(x).copy()
+            x[index] = old
+            grad[index] = np.sum((plus - minus) * df) / (2 * h)
+        return grad
+    return numerical_gradient
+
+
+def norms_with_loss(loss):
+    def gradient_norms(rnn, x):
+        states, h = [], None
+        for x_t in x:
+            _, h = rnn(x_t if loss == "unbatched" else x_t[None], h)
+            h.retain_grad()
+            states.append(h)
+        {"mean": h.mean, "unbatched": h.sum, "all states": lambda: sum(s.sum() for s in states)}[loss]().backward()
+        return torch.stack([s.grad.norm() for s in states])
+    return gradient_norms
+
+
+def clip_with(mistake):
+    def clip_grad_norm(parameters, max_norm):
+        params = list(parameters) if mistake == "no skip" else [p for p in parameters if p.grad is not None]
+        squares = sum((p.grad ** 2).sum() for p in params)
+        total = torch.sqrt(squares)
+        if total > max_norm:
+            for p in params:
+                p.grad.div_(max_norm / (total + 1e-6)) if mistake == "divides" else p.grad.mul_(max_norm / (total + 1e-6))
+        return (squares if mistake == "squares" else total).item()
+    return clip_grad_norm
+
+
+def truncated_chunks(dh0_from="first", order=1, reset_weights=False):
+    def truncated_rnn_backward(dh, cache, K):
+        T = dh.shape[1]
+        chunks = [rnn_backward(dh[:, s:s + K], cache[s:s + K]) for s in range(0, T, K)]
+        dx = np.concatenate([c[0] for c in chunks[::order]], axis=1)
+        kept = chunks[:1] if reset_weights else chunks
+        return (dx, chunks[0 if dh0_from == "first" else -1][1], sum(c[2] for c in kept), sum(c[3] for c in kept),
+                sum(c[4] for c in kept))
+    return truncated_rnn_backward
+
+
+def library_by_alias(dnext_h, cache):
+    from recurrent_lib import numpy_rnn as nr
+    return nr.rnn_step_backward(dnext_h, cache)
+
+
+@pytest.mark.parametrize("exercise_id, answer, words", [
+    ("4.1", library_by_alias, "your code calls the library's rnn_step_backward"),
+    ("4.1", step_backward(derivative=lambda h: (1 - h) ** 2), "the square belongs to next_h alone"),
+    ("4.1", step_backward(derivative=lambda h: h ** 2), "da = dnext_h * next_h**2: tanh'(a) is 1 - next_h**2"),
+    ("4.1", lambda dnext_h, cache: rnn_step_backward(dnext_h, cache)[:4] + (np.sum(rnn_step_backward(dnext_h, cache)[4]),),
+     "db (with N 3, D 4, H 5) is a single number"),
+    ("4.1", lambda dnext_h, cache: rnn_step_backward(dnext_h, cache)[:4] + ((dnext_h * (1 - cache[4] ** 2)).sum(axis=1),),
+     "that sums over the units: db sums da over the batch"),
+    ("4.2", sequence_with(loop="from T"), "for t in reversed(range(T)) (range(T, -1, -1) starts at T"),
+    ("4.2", sequence_with(index_time=False), "step t is dh[:, t], not dh[t]"),
+    ("4.2", sequence_with(dx_like_dh=True), "dx has x's shape (N, T, D): make it with np.zeros((N, T, D))"),
+    ("4.2", sequence_with(start_with_last=True), "the last step's dh[:, T-1] is counted twice"),
+    ("4.2", sequence_with(reverse_dx=True), "its steps are in reverse order"),
+    ("4.2", sequence_with(mean=True), "it is the mean of the steps' terms"),
+    ("4.3", numeric_with("no copy"), "keep a copy of what f returns, f(x).copy()"),
+    ("4.3", numeric_with("back to x"), "the second evaluation must be at x - h"),
+    ("4.3", numeric_with("all elements"), "f(x + h) moves every element of x at once"),
+    ("4.4", norms_with_loss("all states"), "it is the gradient of the sum of ALL states"),
+    ("4.4", norms_with_loss("mean"), "it is the gradient of the MEAN of h_T"),
+    ("4.4", norms_with_loss("unbatched"), "nn.RNN reads a 2-D input as ONE unbatched sequence"),
+    ("4.5", clip_with("no skip"), "skip parameters whose .grad is None"),
+    ("4.5", clip_with("divides"), "which scales them UP: multiply by it"),
+    ("4.5", clip_with("squares"), "that is the sum of the squares: the global norm is its square root"),
+    ("4.6", truncated_chunks(dh0_from="last"), "it is what the LAST chunk's first step sends back"),
+    ("4.6", truncated_chunks(order=-1), "its chunks are in reverse order"),
+    ("4.6", truncated_chunks(reset_weights=True), "it holds the first chunk's terms only"),
+])
+def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words):
+    assert words in failure(exercise_id, answer)

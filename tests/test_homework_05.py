@@ -394,3 +394,103 @@ def test_5_7_refuses_autograd() -> None:
         (x_t @ W_ih.T).sum().backward()
         return x_t.grad
     assert "the gradients by hand, from the cache" in failure("5.7", with_backward)
+
+
+# ------------------------------------------------------------- a second battery of mistakes (issue 25)
+
+def per_gate_with(*, without="", o_act=torch.sigmoid, input_gate=True, rows_first=False):
+    def lstm_step_per_gate(x_t, h_prev, c_prev, W_f, b_f, W_i, b_i, W_C, b_C, W_o, b_o):
+        z = torch.cat((x_t, h_prev), dim=1)
+        biases = {"f": b_f, "i": b_i, "C": b_C, "o": b_o}
+
+        def pre(W, name):
+            return (W @ z.T).reshape(-1) if rows_first else z @ W.T + (0 if name == without else biases[name])
+        f, i, g, o = torch.sigmoid(pre(W_f, "f")), torch.sigmoid(pre(W_i, "i")), torch.tanh(pre(W_C, "C")), o_act(pre(W_o, "o"))
+        c = f * c_prev + (i * g if input_gate else g)
+        return o * torch.tanh(c), c
+    if rows_first:
+        return lambda x_t, h_prev, c_prev, W_f, b_f, *rest: (W_f @ torch.cat((x_t, h_prev), 1).T + b_f, c_prev)
+    return lstm_step_per_gate
+
+
+def getattr_cell(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    return getattr(torch, "lstm_cell")(x_t, (h_prev, c_prev), W_ih, W_hh, b_ih, b_hh)
+
+
+def gates_in_rows(x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh):
+    i, f, g, o = (W_ih @ x_t.T + b_ih + W_hh @ h_prev.T + b_hh).chunk(4, dim=1)
+    c = torch.sigmoid(f) * c_prev + torch.sigmoid(i) * torch.tanh(g)
+    return torch.sigmoid(o) * torch.tanh(c), c
+
+
+def mapping_with(stack=False, dim=0, order=("W_i", "W_f", "W_C", "W_o")):
+    def mylstm_to_lstm_state(my):
+        I = my.input_size  # noqa: E741
+        with torch.no_grad():
+            weights = [getattr(my, name).weight for name in order]
+            w = torch.stack(weights) if stack else torch.cat(weights, dim=dim)
+            b = torch.cat([getattr(my, name).bias for name in order])
+            return {"weight_ih_l0": w[:, :I], "weight_hh_l0": w[:, I:], "bias_ih_l0": b, "bias_hh_l0": torch.zeros_like(b)}
+    return mylstm_to_lstm_state
+
+
+def shapes_with(mistake):
+    def lstm_output_shapes(seq_len, batch, input_size, hidden_size, num_layers=1, proj_size=0, bidirectional=False):
+        d, out = 2 if bidirectional else 1, proj_size or hidden_size
+        output = (batch, seq_len, d * out) if mistake == "batch first" else (seq_len, batch, d * out)
+        if mistake == "directions last":
+            return output, (num_layers, batch, d * out), (num_layers, batch, d * hidden_size)
+        layers = num_layers if mistake == "no directions" else num_layers * d
+        return output, (layers, batch, out), (layers, batch, hidden_size)
+    return lstm_output_shapes
+
+
+def backward_with(**mistake):
+    def lstm_step_backward(dh_t, dc_t, cache):
+        return backward_by_hand_of(dh_t, dc_t, cache, **mistake)
+    return lstm_step_backward
+
+
+def backward_by_hand_of(dh_t, dc_t, cache, o_from_dc=False, f_reads_c_t=False, g_again=False, dx_transposed=False):
+    x_t, h_prev, c_prev, W_ih, W_hh, i, f, g, o, c_t = cache
+    tanh_c = torch.tanh(c_t)
+    dc = dc_t + dh_t * o * (1 - tanh_c ** 2)
+    da = torch.cat((dc * g * i * (1 - i), dc * (c_t if f_reads_c_t else c_prev) * f * (1 - f),
+                    dc * i * (1 - (torch.tanh(g) if g_again else g) ** 2),
+                    (dc if o_from_dc else dh_t) * tanh_c * o * (1 - o)), dim=1)
+    return (da @ W_ih.T if dx_transposed else da @ W_ih), da @ W_hh, dc * f, da.T @ x_t, da.T @ h_prev, da.sum(dim=0)
+
+
+@pytest.mark.parametrize("exercise_id, answer, words", [
+    ("5.1", per_gate_with(without="o"), "the bias b_o is missing from its gate"),
+    ("5.1", per_gate_with(o_act=torch.tanh), "the output gate went through tanh"),
+    ("5.1", per_gate_with(input_gate=False), "the input gate is missing"),
+    ("5.1", per_gate_with(rows_first=True), "rows are examples: a gate's pre-activation is (batch, hidden_size)"),
+    ("5.2", getattr_cell, "your code calls torch.lstm_cell"),
+    ("5.2", gates_in_rows, "W @ x_t.T is (hidden_size, batch)"),
+    ("5.3", mapping_with(stack=True), "torch.stack adds a new dimension"),
+    ("5.3", mapping_with(dim=1), "torch.cat(..., dim=1) put the gates side by side"),
+    ("5.3", mapping_with(order=("W_C", "W_i", "W_f", "W_o")), "the blocks are stacked as g, i, f, o"),
+    ("5.3", mapping_with(order=("W_i", "W_f", "W_g", "W_o")), "MyLSTM's four Linears are my.W_f, my.W_i, my.W_C"),
+    ("5.5", lambda I, H, num_layers=1, proj_size=0, bidirectional=False: (1 + bidirectional) * num_layers * (
+        4 * H * (I + (proj_size or H)) + 8 * H + proj_size * H), "you counted every layer as reading input_size features"),
+    ("5.6", shapes_with("directions last"), "h_n and c_n stack layers and directions in their FIRST dimension"),
+    ("5.6", shapes_with("no directions"), "their first dimension is num_layers * num_directions"),
+    ("5.6", shapes_with("batch first"), "nn.LSTM is sequence-first (batch_first=False)"),
+    ("5.7", backward_with(o_from_dc=True), "da_o uses dc"),
+    ("5.7", backward_with(f_reads_c_t=True), "da_f uses c_t"),
+    ("5.7", backward_with(g_again=True), "the cache's g is already tanh of its pre-activation"),
+    ("5.7", backward_with(dx_transposed=True), "dx_t = da @ W_ih"),
+])
+def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words) -> None:
+    assert words in failure(exercise_id, answer)
+
+
+def test_5_5_names_weight_hr_counted_once_per_layer() -> None:
+    def once_per_layer(input_size, hidden_size, num_layers=1, proj_size=0, bidirectional=False):
+        d, out, total = 2 if bidirectional else 1, proj_size or hidden_size, 0
+        for layer in range(num_layers):
+            layer_input = input_size if layer == 0 else d * out
+            total += d * (4 * hidden_size * (layer_input + out) + 8 * hidden_size) + proj_size * hidden_size
+        return total
+    assert "you counted weight_hr once per layer" in failure("5.5", once_per_layer)

@@ -412,3 +412,49 @@ def test_matched_size_from_the_study_scores_zero_and_a_float_is_refused():
         return matched_hidden_size("gru", input_size, 1, library_count("LSTM", input_size, lstm_hidden_size) + lstm_hidden_size + 1)
     assert "your code calls recurrent_lib.study.matched_hidden_size" in failure("6.6", through_study)
     assert "use int(...)" in failure("6.6", lambda input_size, h: float(matched_gru_size(input_size, h)))
+
+
+# ------------------------------------------------------------- a second battery of mistakes (issue 25)
+
+def getattr_gru_cell(x_t, h_prev, W_ih, W_hh, b_ih, b_hh):
+    return getattr(torch, "gru_cell")(x_t, h_prev, W_ih, W_hh, b_ih, b_hh)
+
+
+def difference_with(reduce):
+    def answer(gru, x):
+        weights = (gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
+        with torch.no_grad():
+            output, h, states = gru(x)[0], torch.zeros(x.shape[1], gru.hidden_size), []
+            for x_t in x:
+                h = reference_cho_step(x_t, h, *weights)
+                states.append(h)
+            return reduce(torch.stack(states), output).item()
+    return answer
+
+
+def grouped_by_tensor(gru, layer=0, reverse=False):
+    suffix = f"_l{layer}" + ("_reverse" if reverse else "")
+    return tuple(getattr(gru, name + suffix).chunk(3) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+
+
+def lower_case_compare(mode, input_size, hidden_size, num_layers=1, bias=True, bidirectional=False, proj_size=0):
+    gates = 4 if mode == "lstm" else 3 if mode == "gru" else 1
+    return count_formula(mode, input_size, hidden_size, num_layers, bias, bidirectional, proj_size,
+                         gates={"RNN": gates, "GRU": gates, "LSTM": gates})
+
+
+@pytest.mark.parametrize("exercise_id, answer, words", [
+    ("6.1", getattr_gru_cell, "your code calls torch.gru_cell"),
+    ("6.3", difference_with(lambda states, output: (states - output).abs().sum()), "the sum of the absolute differences"),
+    ("6.3", difference_with(lambda states, output: ((states - output).abs() / output.abs()).max()),
+     "it is the largest RELATIVE difference"),
+    ("6.4", grouped_by_tensor, "the blocks grouped by tensor"),
+    ("6.5", lower_case_compare, "if you compared mode with lower-case names"),
+    ("6.6", lambda input_size, h: min(range(1, h), key=lambda H: abs(count_parameters("GRU", input_size, H)
+                                                                      - count_parameters("LSTM", input_size, h))),
+     "the search stopped below the LSTM's hidden size"),
+    ("6.6", lambda input_size, h: count_parameters("lstm", input_size, h),
+     "count_parameters takes mode in capitals"),
+])
+def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words):
+    assert words in failure(exercise_id, answer)

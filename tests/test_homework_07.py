@@ -338,3 +338,40 @@ def test_other_seed_counts_get_the_power_they_reach():
     message = failure("7.6", lambda p, q: 6)
     assert "seeds_for(1.0, 0.8) returned 6, expected 5" in message and "reaches with probability" in message
     assert "return None" in failure("7.6", lambda p, q: _seeds_for(p, q) or 50)
+
+
+# ------------------------------------------------------------- a second battery of mistakes (issue 25)
+
+def capital_kinds(kind, *args, **kwargs):
+    return factory()({"RNN": "rnn", "LSTM": "lstm", "GRU": "gru"}[kind], *args, **kwargs)
+
+
+def read_a_pair(state, output):
+    h_n, c_n = state                                       # an nn.RNN's h_n (1, batch, H) is no pair
+    return h_n[-1]
+
+
+def run_seeds_in_order(run, seeds):
+    values, mean, low, high = runner()(run, seeds)
+    return mean, low, high, values
+
+
+@pytest.mark.parametrize("exercise_id, answer, words", [
+    ("7.1", capital_kinds, "kind arrives in lower case, 'rnn', 'lstm' or 'gru'"),
+    ("7.1", factory(read=read_a_pair), "only nn.LSTM returns (output, (h_n, c_n))"),
+    ("7.2", generator(distractors=(2, 5)), "the distractor d never appears"),
+    ("7.2", lambda n, T, seed: (generator()(n, T, seed)[0].argmax(dim=-1), generator()(n, T, seed)[1]),
+     "those are the symbols; x is their one-hot encoding"),
+    ("7.3", run_seeds_in_order, "return the four in the order (values, mean, low, high)"),
+    ("7.4", lambda kind, I, C, n: {"RNN": 1, "LSTM": 4, "GRU": 3}[kind], "kind arrives in lower case"),
+    ("7.4", lambda kind, I, C, n: _mistaken(kind, I, C, n, "read-out without bias"), "the read-out's bias is missing"),
+    ("7.4", lambda kind, I, C, n: parameter_count(kind, I, C, hand_matched(kind, I, C, n)),
+     "the parameter count of the right model"),
+])
+def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words):
+    assert words in failure(exercise_id, answer)
+
+
+def parameter_count(kind, I, C, H):  # noqa: E741
+    k = {"rnn": 1, "lstm": 4, "gru": 3}[kind]
+    return k * (H * I + H * H + 2 * H) + C * (H + 1)

@@ -314,3 +314,98 @@ def test_sorting_mistakes_are_named():
 
 def test_the_library_novelty_is_refused():
     assert "the library's novelty" in failure("8.6", lambda s, t, h: novelty(s, t, h))
+
+
+# ---------------------------------------------------------------- a second battery of mistakes (issue 25)
+
+def perplexity_flat(model, items):
+    tokens, languages, targets = name_batch(items)
+    with torch.no_grad():
+        logits, _ = model(tokens, languages)
+    return math.exp(F.cross_entropy(logits, targets).item())           # (T, B, V): classes read from dim 1
+
+
+def sampler_with(feed_start=False, carry=True, shape=(1, 1)):
+    def sample_name(model, language, temperature, top_k, generator, max_length=20):
+        languages, token, state, letters = torch.tensor([language]), START, None, []
+        while len(letters) < max_length:
+            tokens = torch.tensor(START if feed_start else token).reshape(shape)
+            logits, new_state = model(tokens, languages, state)
+            state = new_state if carry else None
+            token = int(torch.multinomial(next_letter_probs(logits[-1, 0], temperature, top_k), 1, generator=generator))
+            if token == STOP:
+                break
+            letters.append(ALPHABET[token])
+        return "".join(letters)
+    return sample_name
+
+
+def tbptt_with(order="loss first", container=tuple, flat=True):
+    def tbptt_step(model, optimizer, inputs, targets, state):
+        logits, new_state = model(inputs, None, state)
+        loss = F.cross_entropy(logits.flatten(0, 1), targets.flatten()) if flat else F.cross_entropy(logits, targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        state = container(s.detach() for s in new_state)
+        return (loss.item(), state) if order == "loss first" else (state, loss.item())
+    return tbptt_step
+
+
+def whole_table(names, alpha):
+    counts = torch.zeros(V, V, dtype=torch.float64)
+    for name in names:
+        tokens = [START, *letter_indices(name), STOP]
+        for previous, token in zip(tokens, tokens[1:]):
+            counts[previous, token] += 1
+    return (counts + alpha) / (counts + alpha).sum()
+
+
+def ord_indices(names, alpha):
+    counts = torch.zeros(V, V, dtype=torch.float64)
+    for name in names:
+        tokens = [START] + [ord(c) - ord("a") for c in name] + [STOP]
+        for previous, token in zip(tokens, tokens[1:]):
+            counts[previous, token] += 1
+    return (counts + alpha) / (counts + alpha).sum(dim=1, keepdim=True)
+
+
+def held_out_first(samples, train_names, held_out_names):
+    counts = {"train": 0, "held-out": 0, "new": 0}
+    for name in samples:
+        counts["held-out" if name in held_out_names else "train" if name in train_names else "new"] += 1
+    return counts
+
+
+def new_once(samples, train_names, held_out_names):
+    counts, seen = {"train": 0, "held-out": 0, "new": 0}, set()
+    for name in samples:
+        kind = "train" if name in train_names else "held-out" if name in held_out_names else "new"
+        counts[kind] += kind != "new" or name not in seen
+        seen.add(name)
+    return counts
+
+
+@pytest.mark.parametrize("exercise_id, answer, words", [
+    ("8.1", whole_table, "the whole table sums to 1"),
+    ("8.1", lambda names, alpha: table(names, alpha).log(), "it holds log-probabilities"),
+    ("8.1", ord_indices, "letter_indices(name) turns a name's letters into them"),
+    ("8.2", perplexity_flat, "F.cross_entropy reads the classes from dim 1"),
+    ("8.3", lambda logits, t, k: probs()(logits, t, None if k is None else k + 1), "it keeps k + 1 tokens"),
+    ("8.3", lambda logits, t, k: probs()(logits, t, k) if k is None or t == 0 else
+     F.softmax(logits.double().topk(k).values / t, dim=-1), "those are the k kept tokens' probabilities only"),
+    ("8.3", lambda logits, t, k: probs()(logits, t, logits.topk(k).values.shape[0]), "top_k None means every token"),
+    ("8.4", sampler_with(feed_start=True), "fed START again in the middle of a name"),
+    ("8.4", sampler_with(carry=False), "without the state the model returned for the previous token"),
+    ("8.4", sampler_with(shape=(1,)), "feed one token as tokens of shape (1, 1)"),
+    ("8.5", tbptt_with(order="state first"), "returned (state, loss): return them the other way round"),
+    ("8.5", tbptt_with(flat=False), "F.cross_entropy reads the classes from dim 1"),
+    ("8.6", held_out_first, "check the training names first"),
+    ("8.6", new_once, "a new name that comes back is counted once"),
+])
+def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words):
+    assert words in failure(exercise_id, answer)
+
+
+def test_a_state_returned_as_a_list_is_a_pair_too():
+    check("8.5", tbptt_with(container=list))

@@ -13,6 +13,7 @@ from nbformat.v4 import new_code_cell, new_notebook
 from recurrent_lib.homework import ASSIGNMENTS
 from recurrent_lib.homework.__main__ import main
 from recurrent_lib.homework.generate import BEGIN, END, build, exercise_notebook, render, strip_solutions
+from recurrent_lib.homework.grade import RUNS_POINTS
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -163,6 +164,11 @@ def test_solutions_carry_nbgrader_metadata_and_one_check_cell_per_exercise(solut
     graded = [cell for cell in notebook.cells if nbgrader(cell)]
     grade_ids = [nbgrader(cell)["grade_id"] for cell in graded]
     assert len(grade_ids) == len(set(grade_ids)), "nbgrader needs unique grade_ids"
+    last = graded.pop()  # every assignment ends with the "runs end to end" check (end_to_end.py), its last code cell
+    assert last is [cell for cell in notebook.cells if cell.cell_type == "code"][-1]
+    assert (last.source, nbgrader(last)) == ("check_runs_end_to_end()", {
+        "grade": True, "solution": False, "locked": True, "points": RUNS_POINTS, "grade_id": "check_runs_end_to_end",
+        "schema_version": 3})
     checked = []
     for cell in graded:
         meta = nbgrader(cell)

@@ -5,8 +5,10 @@ says so.
 Two halves, like every check (see :mod:`.exercise`):
 
 - :func:`references` runs in the kernel, on the student's function: the dotted names of everything its code
-  reaches through global names and attributes (``F.dropout`` -> ``torch.nn.functional.dropout``), followed
-  into the student's own helper functions, lambdas and nested functions; it travels as a list of strings.
+  reaches through global names and attributes (``F.dropout`` -> ``torch.nn.functional.dropout``), through names
+  bound by an ``import`` inside the function (``import torch.nn.functional as G; G.dropout``) and through
+  ``getattr(module, "name")`` with a constant name, followed into the student's own helper functions, lambdas,
+  nested functions and the methods of classes written next to it; it travels as a list of strings.
 - :func:`refuse` runs in the judge: it raises :class:`CheckFailure` when one of those names is forbidden.
 
 Only the code is read, never run, so a name counts whether or not the call happens on the checked inputs.
@@ -34,23 +36,73 @@ def _canonical(obj: Any) -> str | None:
     return None
 
 
-def _chains(code: types.CodeType) -> Iterator[tuple[str, list[str]]]:
-    """(global name, [attribute, ...]) for every ``name.attr.attr`` the code object and the code nested in it
-    load: ``F.dropout(x)`` gives ('F', ['dropout'])."""
-    head: str | None = None
-    attributes: list[str] = []
+_LOCAL_LOADS = ("LOAD_FAST", "LOAD_DEREF", "LOAD_CLOSURE", "LOAD_NAME")
+_STORES = ("STORE_FAST", "STORE_DEREF", "STORE_NAME", "STORE_GLOBAL")
+
+
+def _import_aliases(code: types.CodeType, outer: Mapping[str, str]) -> dict[str, str]:
+    """Local name -> the dotted name an ``import`` inside the code bound it to (``import torch.nn.functional as G``
+    gives {'G': 'torch.nn.functional'}, ``from recurrent_lib import study as s`` {'s': 'recurrent_lib.study'}),
+    plus ``outer``'s, the enclosing function's, which nested code reads through its closure."""
+    aliases, module, fromlist, bound, constant = dict(outer), "", None, None, None
     for instruction in dis.get_instructions(code):
-        if instruction.opname in _ATTRIBUTE_OPS and head is not None:
-            attributes.append(instruction.argval)
+        if instruction.opname == "IMPORT_NAME":
+            module, fromlist = instruction.argval, constant
+            bound = module.split(".")[0] if fromlist is None else None  # `import a.b` binds a
+        elif instruction.opname == "IMPORT_FROM":
+            bound = module if fromlist is None else f"{module}.{instruction.argval}"  # `import a.b as m` binds a.b
+        elif instruction.opname in _STORES and bound is not None:
+            aliases[instruction.argval], bound = bound, None
+        if instruction.opname == "LOAD_CONST":
+            constant = instruction.argval
+    return aliases
+
+
+def _chains(code: types.CodeType, outer: Mapping[str, str] | None = None) -> Iterator[tuple[str, list[str], bool]]:
+    """(name, [attribute, ...], imported) for every ``name.attr.attr`` the code object and the code nested in it
+    load: ``F.dropout(x)`` gives ('F', ['dropout'], False), a global name; a name bound by an ``import`` inside
+    the code comes as its dotted module name, ``G.dropout`` after ``import torch.nn.functional as G`` as
+    ('torch.nn.functional', ['dropout'], True); ``getattr(torch, "dropout")`` reads as ``torch.dropout``."""
+    aliases = _import_aliases(code, outer or {})
+    head: tuple[str, bool] | None = None
+    attributes: list[str] = []
+    after_getattr = in_getattr = False
+    for instruction in dis.get_instructions(code):
+        op, value = instruction.opname, instruction.argval
+        if head is not None and op in _ATTRIBUTE_OPS:
+            attributes.append(value)
+            continue
+        if head is not None and in_getattr and op == "LOAD_CONST" and isinstance(value, str):
+            attributes.append(value)  # getattr(module, "name") with a constant name
             continue
         if head is not None:
-            yield head, attributes
-        head, attributes = (instruction.argval, []) if instruction.opname in ("LOAD_GLOBAL", "LOAD_NAME") else (None, [])
+            yield head[0], attributes, head[1]
+        head, attributes = None, []
+        if op in ("LOAD_GLOBAL", "LOAD_NAME") and value == "getattr":
+            after_getattr = True
+            continue
+        if op in _LOCAL_LOADS and value in aliases:
+            head = (aliases[value], True)
+        elif op in ("LOAD_GLOBAL", "LOAD_NAME"):
+            head = (value, False)
+        in_getattr, after_getattr = after_getattr and head is not None, False
     if head is not None:
-        yield head, attributes
+        yield head[0], attributes, head[1]
     for constant in code.co_consts:
         if isinstance(constant, types.CodeType):
-            yield from _chains(constant)
+            yield from _chains(constant, aliases)
+
+
+def _imported_object(dotted: str) -> Any:
+    """The module or object ``dotted`` names (``torch.nn.utils.clip_grad_norm_``), or None."""
+    try:
+        return importlib.import_module(dotted)
+    except ImportError:
+        parent, _, name = dotted.rpartition(".")
+        try:
+            return getattr(importlib.import_module(parent), name)
+        except (ImportError, AttributeError, ValueError):
+            return None
 
 
 def _imported(code: types.CodeType) -> Iterator[str]:
@@ -118,12 +170,13 @@ def references(function: Any) -> list[str]:
 def _reached(function: Any) -> set[str]:
     """What :func:`references` finds in the code of ``function`` and of the functions it leads to."""
     found: set[str] = set()
-    root = _functions_inside(function)
-    if root is None:
+    roots = [_functions_inside(f) for f in (vars(function).values() if isinstance(function, type) else [function])]
+    roots = [root for root in roots if root is not None]
+    if not roots:
         return found
-    ours = root.__globals__  # only functions written next to the student's (the notebook's) are read
+    ours = roots[0].__globals__  # only functions written next to the student's (the notebook's) are read
     seen: set[int] = set()
-    pending: list[Any] = [root]
+    pending: list[Any] = list(roots)
     while pending:
         current = pending.pop()
         if id(current) in seen:
@@ -132,15 +185,20 @@ def _reached(function: Any) -> set[str]:
         reached = list(_cell_contents(current))
         found.update(name for contents in reached for name in _resolve(contents, []))
         found.update(_imported(current.__code__))
-        for head, attributes in _chains(current.__code__):
-            if head in current.__globals__:  # else a builtin, or a name not defined (yet)
-                target = current.__globals__[head]
-                found.update(_resolve(target, attributes))
-                reached.append(target)
+        for name, attributes, imported in _chains(current.__code__):
+            if imported:
+                target = _imported_object(name)
+            elif name in current.__globals__:
+                target = current.__globals__[name]
+            else:  # a builtin, or a name not defined (yet)
+                continue
+            found.update(_resolve(target, attributes))
+            reached.append(target)
         for target in reached:
-            inner = _functions_inside(target)
-            if inner is not None and inner.__globals__ is ours:
-                pending.append(inner)
+            inner = list(vars(target).values()) if isinstance(target, type) else [target]
+            for function in map(_functions_inside, inner):  # a class written next to it: read its methods
+                if function is not None and function.__globals__ is ours:
+                    pending.append(function)
     return found
 
 

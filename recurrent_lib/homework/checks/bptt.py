@@ -175,6 +175,9 @@ def step_mistakes(dnext_h: np.ndarray, cache: tuple[np.ndarray, ...]) -> dict[st
         "uses tanh, whose derivative is 1 - next_h**2": dnext_h * next_h * (1 - next_h),
         "it equals the result without the derivative of tanh: multiply dnext_h by 1 - next_h**2 first":
             dnext_h,
+        "it equals the result with da = dnext_h * (1 - next_h)**2: the square belongs to next_h alone, "
+        "tanh'(a) = 1 - next_h**2": dnext_h * (1 - next_h) ** 2,
+        "it equals the result with da = dnext_h * next_h**2: tanh'(a) is 1 - next_h**2": dnext_h * next_h ** 2,
     }
     mistakes: dict[str, dict[str, np.ndarray]] = {name: {} for name in GRAD_NAMES}
     for advice, da in through.items():
@@ -216,8 +219,12 @@ def judge_step_backward(results: dict[str, Any]) -> None:
         shapes = {"dx": ((N, D), "(N, D)"), "dprev_h": ((N, H), "(N, H)"), "dWx": ((D, H), "(D, H)"),
                   "dWh": ((H, H), "(H, H)"), "db": ((H,), "(H,)")}
         hints = {"dWx": {(H, D): "that is dWx transposed: dWx = x.T @ da has Wx's shape"},
-                 "db": {(N, H): "db sums da over the batch: da.sum(axis=0)"}}
+                 "db": {(N, H): "db sums da over the batch: da.sum(axis=0)",
+                        (N,): "that sums over the units: db sums da over the batch, da.sum(axis=0)"}}
         expected = dict(zip(GRAD_NAMES, reference_step_backward(dnext_h, cache)))
+        if isinstance(grads[4], (Scalar, float)):
+            raise CheckFailure(f"db (with {case}) is a single number, {describe(grads[4])}: np.sum(da) adds up "
+                               f"everything; db sums da over the batch only, da.sum(axis=0), of shape (H,)")
         _expect_order(grads, expected, call_text)
         mistakes = step_mistakes(dnext_h, cache)
         for name, value in zip(GRAD_NAMES, grads):
@@ -294,6 +301,16 @@ def sequence_mistakes(dh: np.ndarray, cache: list) -> dict[str, dict[str, np.nda
         mistakes[name]["it is the last step's term only: add up (+=) the terms of all steps"] = value
     mistakes["dh0"]["it is zero: dh0 is the gradient that the first step sends back, dprev_h after the loop"] = \
         np.zeros((N, H))
+    reference = bptt(dh, cache)
+    doubled = dh.copy()
+    doubled[:, -1] *= 2
+    for name, value in bptt(doubled, cache).items():
+        mistakes[name]["the last step's dh[:, T-1] is counted twice: nothing comes back to the last step, so start "
+                       "with dprev_h = np.zeros((N, H)), not dh[:, -1]"] = value
+    mistakes["dx"]["its steps are in reverse order: dx[:, t] belongs to step t (a list filled from the last step "
+                   "back must be reversed before np.stack)"] = reference["dx"][:, ::-1].copy()
+    for name in ("dWx", "dWh", "db"):
+        mistakes[name]["it is the mean of the steps' terms: add them up, without dividing by T"] = reference[name] / T
     mistakes["dh0"]["it equals dh[:, 0], what the loss sends to h_1 directly: dh0 is the gradient with respect to the "
                     "initial state h0, what the first step sends back (dprev_h after the loop)"] = dh[:, 0].copy()
     return mistakes
@@ -322,6 +339,17 @@ def _skipped_steps(dx: Tensor, dh: np.ndarray, cache: list, call_text: str) -> N
                            f"(range(T - 1, 0, -1) stops at 1)")
 
 
+SEQUENCE_HINTS = {
+    "out of bounds for axis 1": "the steps are t = 0 .. T - 1: for t in reversed(range(T)) (range(T, -1, -1) starts at "
+                                "T, one past the last step)",
+    "list index out of range": "the steps are t = 0 .. T - 1: for t in reversed(range(T)) (range(T, -1, -1) starts "
+                               "at T, one past the last step)",
+    "out of bounds for axis 0": "dh is (N, T, H), batch first: step t is dh[:, t], not dh[t]",
+    "could not broadcast input array": "dx has x's shape (N, T, D): make it with np.zeros((N, T, D)); "
+                                       "np.zeros_like(dh) has dh's shape (N, T, H)",
+}
+
+
 def probe_rnn_backward(rnn_backward: Callable[..., Any]) -> dict[str, JSON]:
     results: dict[str, JSON] = {"uses": references(rnn_backward)}  # before the substitution below
     with substituted(rnn_backward, rnn_step_backward=reference_step_backward):  # judge the loop, not 4.1
@@ -337,7 +365,7 @@ def judge_rnn_backward(results: dict[str, Any]) -> None:
            "write backpropagation through time yourself")
     for case, (dh, cache) in sequence_cases().items():
         call_text = f"rnn_backward (with {case})"
-        grads = _expect_grads(returned(results[case], call_text), SEQUENCE_GRAD_NAMES, call_text)
+        grads = _expect_grads(returned(results[case], call_text, hints=SEQUENCE_HINTS), SEQUENCE_GRAD_NAMES, call_text)
         _expect_numpy_float64(results[f"{case}: kinds"], SEQUENCE_GRAD_NAMES, call_text, "the gradient check after 4.3")
         (N, T, H), D = dh.shape, cache[0][2].shape[0]
         shapes = {"dx": ((N, T, D), "(N, T, D)"), "dh0": ((N, H), "(N, H)"), "dWx": ((D, H), "(D, H)"),
@@ -373,11 +401,19 @@ def _f(W: np.ndarray, c: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
 NUMERICAL_CASES = {
     "f(x) = tanh(x @ W + c)": "argument",
     "f(_) = tanh(x @ W + c) reading x from outside, as `lambda _: rnn_forward(**params)[0]` does": "outside",
+    "f(x) = tanh(x @ W + c) written into one array that every call returns": "buffer",
 }
 
 
 def _numerical_function(kind: str, x: np.ndarray, W: np.ndarray, c: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     f = _f(W, c)
+    if kind == "buffer":
+        out = np.zeros((x.shape[0], W.shape[1]))
+
+        def into_buffer(z: np.ndarray) -> np.ndarray:
+            out[...] = f(z)
+            return out
+        return into_buffer
     return f if kind == "argument" else (lambda _: f(x))
 
 
@@ -403,6 +439,10 @@ def numerical_mistakes(x: np.ndarray, W: np.ndarray, c: np.ndarray, df: np.ndarr
         "it is half the gradient: divide (f(x + h) - f(x - h)) by 2 * h, not by 4 * h": centred / 2,
         "it ignores df: the gradient of sum(f(x) * df) weights f's change by df, np.sum((plus - minus) * df)":
             unweighted,
+        "it is half the one-sided difference, (f(x + h) - f(x)) / (2 * h): the second evaluation must be at x - h "
+        "(x[index] = old - h), not back at x": forward / 2,
+        "every element of it is the same: f(x + h) moves every element of x at once; move only element i, "
+        "x[index] = old + h": np.full_like(x, np.sum((f(x + h) - f(x - h)) * df) / (2 * h)),
     }
 
 
@@ -441,6 +481,10 @@ def judge_numerical(results: dict[str, Any]) -> None:
         if results[f"{case}: changed"]:
             raise CheckFailure(f"{call_text} left x changed: after nudging an element, put its old value back "
                                f"(x[index] = old) before moving on")
+        if kind == "buffer" and not value.any():
+            raise CheckFailure(f"{call_text} is all zeros: this f returns the same array at every call (as a forward "
+                               f"pass that writes into a buffer does), so without a copy `plus` and `minus` are one "
+                               f"array; keep a copy of what f returns, f(x).copy(), before calling it again")
         if kind == "outside" and not value.any():
             raise CheckFailure(f"{call_text} is all zeros: this f ignores its argument and reads x itself, so "
                                f"nudge x in place (x[index] = old + h), not a copy of it")
@@ -475,19 +519,33 @@ def _norm_inputs(seed: int, input_size: int, hidden_size: int, shape: tuple[int,
     return rnn, torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
-def _state_gradients(rnn: nn.RNN, x: Tensor) -> tuple[Tensor, Tensor]:
-    """(g (T, N, H): dL/dh_t for L = sum of h_T, h (T, N, H): the states), computed step by step."""
+def _state_gradients(rnn: nn.RNN, x: Tensor, loss: str = "sum of h_T") -> tuple[Tensor, Tensor]:
+    """(g (T, N, H): dL/dh_t for L = sum of h_T, h (T, N, H): the states), computed step by step; with another
+    ``loss`` ("mean of h_T", "sum of all states") the gradients of that one."""
     states, h = [], None
     for x_t in x:
         _, h = rnn(x_t[None], h)
         h.retain_grad()
         states.append(h)
-    states[-1].sum().backward()
+    {"sum of h_T": states[-1].sum, "mean of h_T": states[-1].mean,
+     "sum of all states": lambda: sum(s.sum() for s in states)}[loss]().backward()
     return torch.stack([s.grad[0] for s in states]), torch.stack([s[0].detach() for s in states])
+
+
+def _unbatched_norms(rnn: nn.RNN, x: Tensor) -> Tensor:
+    """The norms of a loop that feeds x_t (N, input_size) to nn.RNN, which reads it as one unbatched sequence."""
+    states, h = [], None
+    for x_t in x:
+        _, h = rnn(x_t, h)
+        h.retain_grad()
+        states.append(h)
+    states[-1].sum().backward()
+    return torch.stack([s.grad.norm() for s in states])
 
 
 def norm_mistakes(rnn: nn.RNN, x: Tensor) -> dict[str, Tensor]:
     g, h = _state_gradients(rnn, x)
+    rnn.zero_grad()
     direct = torch.zeros(x.shape[0])
     direct[-1] = g[-1].norm()
     return {
@@ -501,6 +559,13 @@ def norm_mistakes(rnn: nn.RNN, x: Tensor) -> dict[str, Tensor]:
         "g_t.norm() (L sums over the batch)": g.norm(dim=2).mean(dim=1),
         "it is the sum over the batch of each row's norm: take the norm of all rows together, g_t.norm()":
             g.norm(dim=2).sum(dim=1),
+        "it is the gradient of the MEAN of h_T: L is the sum of h_T, h.sum()":
+            _state_gradients(rnn, x, "mean of h_T")[0].flatten(1).norm(dim=1),
+        "it is the gradient of the sum of ALL states: L is the sum of the last state h_T only, so that entry t - 1 "
+        "is what reaches h_t from h_T": _state_gradients(rnn, x, "sum of all states")[0].flatten(1).norm(dim=1),
+        "it equals a loop that calls rnn(x_t, h) with x_t of shape (N, input_size): nn.RNN reads a 2-D input as ONE "
+        "unbatched sequence of N steps; give it one step of the batch, x_t[None] of shape (1, N, input_size)":
+            _unbatched_norms(rnn, x),
     }
 
 
@@ -565,6 +630,10 @@ CLIP_FORBIDDEN = {"torch.nn.utils.clip_grad_norm_": "nn.utils.clip_grad_norm_",
                   "torch.nn.utils.clip_grad": "PyTorch's clipping (torch.nn.utils.clip_grad)"}
 
 
+CLIP_HINTS = {"NoneType": "a parameter without a gradient has .grad None: skip parameters whose .grad is None, as "
+                          "clip_grad_norm_ does"}
+
+
 def _clip_parameters(seed: int, without_grad: bool) -> list[nn.Parameter]:
     """Three parameters with seeded gradients of global norm 13; with ``without_grad`` a fourth whose
     .grad is None."""
@@ -600,6 +669,9 @@ def clip_mistakes(seed: int, max_norm: float, without_grad: bool) -> dict[str, t
             (None, grads),
         "the global norm is the square root of the sum of all squared elements, not the sum of the parameters' "
         "norms": (summed, [None if g is None else g * min(1.0, max_norm / (summed + 1e-6)) for g in grads]),
+        "the gradients were divided by the factor max_norm / (total + 1e-6), which scales them UP: multiply by it":
+            (None, scale((total + 1e-6) / max_norm) if total > max_norm else grads),
+        "that is the sum of the squares: the global norm is its square root": (total ** 2, grads),
     }
 
 
@@ -627,7 +699,7 @@ def judge_clip(results: dict[str, Any]) -> None:
     refuse(results.get("uses"), CLIP_FORBIDDEN, "write clipping by global norm yourself")
     for case, (seed, max_norm, without_grad) in CLIP_CASES.items():
         what = f"clip_grad_norm(parameters, {max_norm}) (with {case})"
-        norm = _returned_norm(returned(results[case], what), what)
+        norm = _returned_norm(returned(results[case], what, hints=CLIP_HINTS), what)
         params = _clip_parameters(seed, without_grad)
         expected_norm = nn.utils.clip_grad_norm_(params, max_norm).item()
         expected, got = _grads(params), results[f"{case}: grads"]
@@ -724,6 +796,16 @@ def truncated_mistakes(dh: np.ndarray, cache: list, K: int) -> dict[str, dict[st
     N, _, H = dh.shape
     mistakes["dh0"]["it is zero: h0 starts the first chunk, and nothing is cut in front of it; dh0 is what the "
                     "first step sends back"] = np.zeros((N, H))
+    starts = list(range(0, T, K))
+    chunks = [bptt(dh[:, s:s + K], cache[s:s + K]) for s in starts]
+    for name in ("dWx", "dWh", "db"):
+        mistakes[name].setdefault("it holds the first chunk's terms only: the weights serve every chunk, so their "
+                                  "gradients add up over all steps; at a border reset only the gradient carried back "
+                                  "(dprev_h)", chunks[0][name])
+    mistakes["dh0"].setdefault("it is what the LAST chunk's first step sends back: dh0 belongs to the first chunk, "
+                               "the one that starts from h0", chunks[-1]["dh0"])
+    mistakes["dx"].setdefault("its chunks are in reverse order: concatenate the chunks' dx from the first chunk to "
+                              "the last", np.concatenate([c["dx"] for c in chunks[::-1]], axis=1))
     return mistakes
 
 

@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from recurrent_lib.runtime import seed_everything
 from recurrent_lib.sizes import GATES
 from recurrent_lib.study import matched_hidden_size, model_parameters, seeds_needed, verdict
+from recurrent_lib.tasks import TEMPORAL_SYMBOLS
 
 from ..exercise import Assignment, Exercise
 from ..feedback import (CheckFailure, close, describe, expect_close, expect_float, expect_int, expect_tensor,
@@ -125,6 +126,10 @@ def _judge_no_forget_gate(result: Any) -> None:
                        f"gate')")
 
 
+KIND_HINTS = {f"'{kind}'": "kind arrives in lower case, 'rnn', 'lstm' or 'gru': look it up with those keys"
+              for kind in ("rnn", "lstm", "gru")}
+
+
 def judge_factory(results: dict[str, Any]) -> None:
     refuse(results.get("uses"), {**STUDY, "recurrent_lib.gates": "recurrent_lib.gates.set_forget_bias"},
            "build the model and set the forget gate's bias yourself")
@@ -133,7 +138,7 @@ def judge_factory(results: dict[str, Any]) -> None:
         if case == "gru, forget bias 1":
             continue
         what = _factory_call(case)
-        observed = returned(results[case], what)
+        observed = returned(results[case], what, hints=KIND_HINTS)
         if not (isinstance(observed, list) and observed and observed[0] == "model"):
             raise CheckFailure(f"expected {what} to return an nn.Module (the model), got {describe(observed)}")
         _, n_layers, mode, batch_first, num_layers, names, tensors, linears, output = observed
@@ -160,6 +165,11 @@ def judge_factory(results: dict[str, Any]) -> None:
                                f"hidden_size) to n_classes scores")
         if forget_bias is not None:
             _forget_bias_failure(what, params["bias_ih_l0"], params["bias_hh_l0"], H, forget_bias, initialised["lstm"])
+        if isinstance(output, Raised) and kind != "lstm" and "values to unpack" in output.message:
+            raise CheckFailure(f"model(x) for {what} raised {output.type}: {output.message}: nn.RNN and nn.GRU return "
+                               f"(output, h_n) with h_n a tensor; only nn.LSTM returns (output, (h_n, c_n)), so "
+                               f"`_, (h_n, c_n) = self.rnn(x)` fits the LSTM alone: unpack `_, state = self.rnn(x)` "
+                               f"and take h_n = state[0] when state is a tuple")
         if isinstance(output, Raised) and kind == "lstm" and "tuple" in output.message:
             raise CheckFailure(f"model(x) for {what} raised {output.type}: {output.message}: an LSTM returns its "
                                f"state as a tuple (h_n, c_n), not a tensor: take h_n = state[0] (the RNN and the "
@@ -236,7 +246,9 @@ def _check_data(case: str, observed: Any) -> tuple[Tensor, Tensor]:
         raise CheckFailure(f"expected {what} to return (x, y), a tuple of two tensors, got {describe(observed)}")
     _, shape, dtype, one_hot, symbols, y = observed
     if tuple(shape) != (T, n, 6):
-        hint = {(n, T, 6): ": that is (n, T, 6); the course's tasks are sequence-first, (T, n, 6)"}.get(tuple(shape), "")
+        hint = {(n, T, 6): ": that is (n, T, 6); the course's tasks are sequence-first, (T, n, 6)",
+                (T, n): ": those are the symbols; x is their one-hot encoding, F.one_hot(symbols, 6).float()"
+                }.get(tuple(shape), "")
         raise CheckFailure(f"expected x of shape {shape_text((T, n, 6))} = (T, n, symbols) from {what}, got "
                            f"{shape_text(shape)}{hint}")
     if dtype != "float32":
@@ -256,6 +268,10 @@ def _check_data(case: str, observed: Any) -> tuple[Tensor, Tensor]:
     if (counts < 2).any():
         raise CheckFailure(f"{int((counts < 2).sum())} of {n} sequences from {what} hold fewer than two X/Y symbols: "
                            f"place exactly two, one in each window")
+    missing = [TEMPORAL_SYMBOLS[s] for s in range(2, 6) if not (symbols == s).any()]
+    if missing:
+        raise CheckFailure(f"the distractor {', '.join(missing)} never appears in {what}: draw the distractors "
+                           f"uniformly from indices 2 to 5, torch.randint(2, 6, ...) (the upper bound is exclusive)")
     steps = relevant.T.nonzero()[:, 1].reshape(n, 2)         # (n, 2): the two positions, in order
     for k, (low, high) in enumerate(((T // 10, 2 * T // 10), (5 * T // 10, 6 * T // 10))):
         outside = (steps[:, k] < low) | (steps[:, k] >= high)
@@ -409,7 +425,9 @@ def judge_runner(results: dict[str, Any]) -> None:
         raise CheckFailure(f"expected {what} to return (values, mean, low, high), a tuple of four, got {got}")
     values, mean, low, high = observed
     if isinstance(values, Tensor) or not isinstance(values, (list, tuple)):
-        raise CheckFailure(f"expected the values from {what} as a list of floats (one per seed), got {describe(values)}")
+        order = ": return the four in the order (values, mean, low, high)" if isinstance(high, (list, tuple)) else ""
+        raise CheckFailure(f"expected the values from {what} as a list of floats (one per seed), got "
+                           f"{describe(values)}{order}")
     if results["calls"] != list(RUNNER_SEEDS):
         raise CheckFailure(f"{what} called run with the seeds {results['calls']}: call run(seed) once per seed, in the "
                            f"order given")
@@ -448,6 +466,7 @@ def judge_runner(results: dict[str, Any]) -> None:
 BUDGET_CASES = (("rnn", 57, 18, 12242), ("gru", 57, 18, 12242), ("lstm", 57, 18, 12242), ("rnn", 6, 4, 1604),
                 ("gru", 6, 4, 1604), ("lstm", 10, 3, 5000),
                 ("rnn", 5, 4, 230),        # a tie: 214 (H = 10) and 246 (H = 11) are both 16 away -> 10
+                ("rnn", 5, 4, 228),        # no tie, 10; a read-out without its bias would make it 11
                 ("rnn", 57, 18, 40000),    # a budget beyond H = 99
                 ("lstm", 10, 3, 10))       # below one unit's 58 parameters: still H = 1, never 0
 
@@ -479,7 +498,8 @@ def _mistaken(kind: str, I: int, C: int, budget: int, mistake: str) -> int:
     biases = 1 if mistake == "one bias" else 2
 
     def count(H: int) -> int:
-        return gates * (H * I + H * H + biases * H) + (0 if mistake == "no read-out" else C * (H + 1))
+        readout = {"no read-out": 0, "read-out without bias": C * H}.get(mistake, C * (H + 1))
+        return gates * (H * I + H * H + biases * H) + readout
     return _closest(count, budget, floor=mistake == "floor", first=0 if mistake == "from 0" else 1,
                     last=99 if mistake == "up to 99" else None, tie_up=mistake == "tie up")
 
@@ -487,6 +507,8 @@ def _mistaken(kind: str, I: int, C: int, budget: int, mistake: str) -> int:
 BUDGET_MISTAKES = {
     "no read-out": "the count leaves out the read-out Linear(hidden_size, n_classes): it has n_classes * (hidden_size + 1) "
                    "parameters too",
+    "read-out without bias": "the read-out's bias is missing from the count: Linear(hidden_size, n_classes) has "
+                             "n_classes * (hidden_size + 1) parameters",
     "one bias": "the count has one bias per gate block; PyTorch's layers have two, b_ih and b_hh",
     "gates swapped": "the count gives the LSTM 3 gate blocks and the GRU 4; the LSTM has 4 (i, f, g, o), the GRU 3 (r, z, n)",
     "floor": "you return the largest size that stays within the budget; return the one whose count is closest to it "
@@ -504,7 +526,7 @@ def judge_budget(results: dict[str, Any]) -> None:
     answers = {}
     for case in BUDGET_CASES:
         what = _budget_call(case)
-        answers[case] = expect_int(returned(results[what], what), f"the result of {what}")
+        answers[case] = expect_int(returned(results[what], what, hints=KIND_HINTS), f"the result of {what}")
     wrong = [case for case in BUDGET_CASES if answers[case] != matched_hidden_size(*case)]
     if not wrong:
         return
@@ -514,6 +536,9 @@ def judge_budget(results: dict[str, Any]) -> None:
                                f"{matched_hidden_size(*wrong[0])}: {advice}")
     kind, I, C, n = wrong[0]
     H = answers[wrong[0]]
+    if H == model_parameters(kind, I, matched_hidden_size(*wrong[0]), C):
+        raise CheckFailure(f"{_budget_call(wrong[0])} returned {H}, the parameter count of the right model: return "
+                           f"its hidden size, {matched_hidden_size(*wrong[0])}")
     got = f" (a model with {model_parameters(kind, I, H, C)} parameters)" if H >= 1 else ""
     raise CheckFailure(f"{_budget_call(wrong[0])} returned {H}{got}, expected {matched_hidden_size(*wrong[0])} "
                        f"({model_parameters(kind, I, matched_hidden_size(*wrong[0]), C)} parameters, the closest to {n})")

@@ -52,6 +52,11 @@ def judge_survivors(result: Tensor, x: Tensor, p: float, what: str, rate_toleran
         if close(kept, torch.full_like(kept, mask_value)) and not close(inputs, torch.full_like(inputs, 1.0)):
             raise CheckFailure(f"{what} holds only 0 and {mask_value:g}: that is the mask; return the input times "
                                f"the mask, x * mask / (1 - p)")
+    shifted = result + p
+    dropped = shifted.abs() < 1e-6
+    if rate == 0 and bool(dropped.any()) and close(shifted[~dropped], x[~dropped]):
+        raise CheckFailure(f"{what}: the dropped elements are -p = {-p:g} and the kept ones x: that is x * mask / 1 - p, "
+                           f"which Python reads as (x * mask / 1) - p; put the brackets in, x * mask / (1 - p)")
     if rate == 0:
         if close(result, x):
             raise CheckFailure(f"{what} equals x: nothing was dropped; in training each element is zeroed with "
@@ -75,6 +80,18 @@ def judge_survivors(result: Tensor, x: Tensor, p: float, what: str, rate_toleran
         hint = (": bernoulli(q) gives 1 with probability q, so the KEEP mask is bernoulli(1 - p)"
                 if abs(rate - (1 - p)) < rate_tolerance else "")
         raise CheckFailure(f"{what}: {rate:.0%} of the elements were zeroed, expected about p = {p:.0%}{hint}")
+
+
+def judge_evaluation(result: Tensor, x: Tensor, p: float, what: str) -> None:
+    """In evaluation (training=False) dropout returns x unchanged."""
+    if close(result, x, atol=0, rtol=0):
+        return
+    if close(result, x * (1 - p)):
+        raise CheckFailure(f"{what} returned x * (1 - p): inverted dropout does its scaling during training, "
+                           f"so evaluation returns x unchanged")
+    raise CheckFailure(f"{what} should return x unchanged (no dropout in evaluation), but "
+                       + ("it zeroed elements: dropout is still active in evaluation"
+                          if bool((result == 0).any()) else difference(result, x)))
 
 
 def _expect_untouched(after: Any, x: Tensor, call_text: str) -> None:
@@ -122,6 +139,12 @@ def judge_dropout(results: dict[str, Any]) -> None:
         result = expect_tensor(returned(results[case], what), what, (40, 50), "x.shape", dtype=x.dtype,
                                dtype_reason=DTYPE_REASON)
         _expect_untouched(results[f"{case} x after"], x, what)
+        if close(result, x, atol=0, rtol=0):
+            evaluated = returned(results["eval"], "dropout(x, 0.25, training=False)")
+            raise CheckFailure(f"{what} equals x: nothing was dropped in training; " + (
+                "dropout(x, p, training=False) did drop: the test of `training` is the wrong way round"
+                if isinstance(evaluated, Tensor) and bool((evaluated == 0).any()) else
+                "the check calls dropout(x, p) without `training`, so `training` must default to True"))
         _expect_independent(result == 0, what)
         judge_survivors(result, x, p, what, rate_tolerance=0.05)
     first, again = returned(results["p=0.25"], "dropout"), returned(results["again"], "dropout")
@@ -131,13 +154,7 @@ def judge_dropout(results: dict[str, Any]) -> None:
     x, what = _inputs(313, 40, 50), "dropout(x, 0.25, training=False)"
     result = expect_tensor(returned(results["eval"], what), what, (40, 50), "x.shape")
     _expect_untouched(results["eval x after"], x, what)
-    if not close(result, x, atol=0, rtol=0):
-        if close(result, x * 0.75):
-            raise CheckFailure(f"{what} returned x * (1 - p): inverted dropout does its scaling during training, "
-                               f"so evaluation returns x unchanged")
-        raise CheckFailure(f"{what} should return x unchanged (no dropout in evaluation), but "
-                           + ("it zeroed elements: dropout is still active in evaluation"
-                              if bool((result == 0).any()) else difference(result, x)))
+    judge_evaluation(result, x, 0.25, what)
 
 
 # ---------------------------------------------------------------- 3.2 a locked (variational) mask
@@ -163,8 +180,11 @@ def judge_locked(results: dict[str, Any]) -> None:
     L, N, H = LOCKED_SHAPE
     batch_first = (f"x is (L, N, H) = {LOCKED_SHAPE}, time first: the mask is (1, N, H) = (1, {N}, {H}); a mask of "
                    f"shape (N, 1, H) = ({N}, 1, {H}) is the batch-first layout and does not broadcast over time")
-    hints = {f"size of tensor {a} ({m}) must match the size of tensor {b} ({n}) at non-singleton dimension 0":
-             batch_first for a, b, m, n in (("a", "b", L, N), ("b", "a", N, L), ("a", "b", N, L), ("b", "a", L, N))}
+    swapped = (f"the mask's second dimension is the batch: (1, N, H) = (1, {N}, {H}) with N = x.shape[1]; "
+               f"(1, L, H) = (1, {L}, {H}) does not broadcast over the batch")
+    pairs = (("a", "b", L, N), ("b", "a", N, L), ("a", "b", N, L), ("b", "a", L, N))
+    hints = {f"size of tensor {a} ({m}) must match the size of tensor {b} ({n}) at non-singleton dimension {dim}":
+             hint for dim, hint in ((0, batch_first), (1, swapped)) for a, b, m, n in pairs}
     result = expect_tensor(returned(results["train"], what, hints=hints), what, LOCKED_SHAPE,
                            "(L, N, H), the shape of x",
                            {(1, N, H): "that is the shape of the mask: return x times the mask",
@@ -182,8 +202,7 @@ def judge_locked(results: dict[str, Any]) -> None:
     judge_survivors(result, x, LOCKED_P, what, rate_tolerance=0.1)
     x, what = _inputs(322, *LOCKED_SHAPE), f"locked_dropout(x, {LOCKED_P}, training=False)"
     result = expect_tensor(returned(results["eval"], what), what, LOCKED_SHAPE, "(L, N, H)")
-    if not close(result, x, atol=0, rtol=0):
-        raise CheckFailure(f"{what} should return x unchanged: dropout is still active in evaluation")
+    judge_evaluation(result, x, LOCKED_P, what)
 
 
 # ---------------------------------------------------------------- 3.3 which outputs dropout= changes
@@ -221,7 +240,7 @@ def judge_touches(results: dict[str, Any]) -> None:
         if not isinstance(states_change, (tuple, list)) or len(states_change) != n:
             raise CheckFailure(f"expected the second item of {what} to hold one True/False per layer ({n}), got "
                                + (f"{len(states_change)} items" if isinstance(states_change, (tuple, list))
-                                  else describe(states_change)))
+                                  else f"{describe(states_change)}: return a list, [True or False for each layer]"))
         states_change = [_expect_bool(s, f"item {k} of the second item of {what}") for k, s in enumerate(states_change)]
         expected = [k >= 1 for k in range(n)]
         if n == 1 and (output_changes or any(states_change)):
@@ -243,6 +262,11 @@ def judge_touches(results: dict[str, Any]) -> None:
 # ---------------------------------------------------------------- 3.4 weight dropping with parametrize
 
 WEIGHT_P, WEIGHT_HIDDEN = 0.4, 32
+WEIGHT_HINTS = {
+    "does not have a parameter, a buffer, or a parametrized element with name":
+        "layer 0's recurrent weight is named weight_hh_l0 (lstm.named_parameters() lists the names)",
+    "has no attribute 'training'": "register an instance of your module, WeightDrop(p), not the class WeightDrop",
+}
 
 
 def _weight_lstm() -> nn.LSTM:
@@ -262,7 +286,7 @@ def probe_weight_drop(add_weight_drop: Callable[..., Any]) -> dict[str, JSON]:
         results["returned lstm"] = returned_value is lstm
         results["uses"] = references(add_weight_drop) + [
             name for module in getattr(getattr(lstm, "parametrizations", {}), "weight_hh_l0", [])
-            for name in references(type(module).forward)]
+            for name in references(type(module))]
         results["parametrized"] = parametrize.is_parametrized(lstm, "weight_hh_l0")
         results["others parametrized"] = [name for name in ("weight_ih_l0", "bias_ih_l0", "bias_hh_l0")
                                           if parametrize.is_parametrized(lstm, name)]
@@ -288,7 +312,7 @@ def probe_weight_drop(add_weight_drop: Callable[..., Any]) -> dict[str, JSON]:
 def judge_weight_drop(results: dict[str, Any]) -> None:
     what = f"add_weight_drop(nn.LSTM(3, {WEIGHT_HIDDEN}), p={WEIGHT_P})"
     if "raised" in results:
-        returned(results["raised"], what)
+        returned(results["raised"], what, hints=WEIGHT_HINTS)
     refuse(results.get("uses"), {**DROPOUT_SHORTCUTS, "recurrent_lib.dropout": "the course library's weight_drop"},
            "write weight dropping yourself (the mask in WeightDrop.forward, the registration in add_weight_drop)")
     w0 = _weight_lstm().weight_hh_l0.detach()
@@ -316,6 +340,7 @@ def judge_weight_drop(results: dict[str, Any]) -> None:
     if not torch.equal(evaluated, w0):
         raise CheckFailure("in eval mode (lstm.eval()), lstm.weight_hh_l0 should be the original weight: dropout is "
                            "still active in evaluation (use self.training in the parametrization's forward)")
+    _expect_independent(first == 0, "lstm.weight_hh_l0 in training mode")
     judge_survivors(first, w0, WEIGHT_P, "lstm.weight_hh_l0 in training mode", rate_tolerance=0.05)
     if torch.equal(first, second):
         raise CheckFailure("two reads of lstm.weight_hh_l0 in training mode gave the same dropped weight: draw a new "
@@ -353,8 +378,12 @@ Losses = dict[float, tuple[list[float], list[float]]]
 
 
 def probe_choose(choose_p: Callable[..., Any]) -> dict[str, JSON]:
-    return {case: call(choose_p, {p: (list(t), list(v)) for p, (t, v) in results.items()})
-            for case, results in CHOOSE_CASES.items()}
+    observed: dict[str, JSON] = {}
+    for case, results in CHOOSE_CASES.items():
+        given = {p: (list(t), list(v)) for p, (t, v) in results.items()}
+        observed[case] = call(choose_p, given)
+        observed[f"{case} changed"] = given != results  # e.g. a .sort() of the caller's lists
+    return observed
 
 
 def _best(results: Losses, which: int, last_only: bool = False) -> tuple[float, int]:
@@ -420,6 +449,15 @@ def judge_choose(results: dict[str, Any]) -> None:
         other_rule = other_rules.get((p, epoch))
         if other_rule:
             raise CheckFailure(f"{what} returned (p={p:g}, epoch={epoch}): {other_rule}")
+        keys = list(losses)
+        if p not in losses and p == int(p) and 0 <= p < len(keys) and keys[int(p)] == best_p:
+            raise CheckFailure(f"{what} returned p={p:g}, the position of p among the keys of results: return the "
+                               f"key itself, p={best_p:g}")
+        if results.get(f"{case} changed"):
+            raise CheckFailure(f"{what} returned (p={p:g}, epoch={epoch}), expected (p={best_p:g}, "
+                               f"epoch={best_epoch}), and it changed the loss lists in results (e.g. with .sort()): "
+                               f"a sorted list has lost its epoch order; find the minimum without changing them "
+                               f"(min(...), or sorted(...) for a copy)")
         raise CheckFailure(f"{what} returned (p={p:g}, epoch={epoch}), expected (p={best_p:g}, epoch={best_epoch}), "
                            f"the lowest validation loss")
 
@@ -428,6 +466,9 @@ def judge_choose(results: dict[str, Any]) -> None:
 
 BACKWARD_CASES = {"p=0.25": (360, 0.25), "p=0.6": (361, 0.6)}  # case: (seed, p); grad_out (6, 20), keep 0/1
 FACTOR_CASES = ((0.5, 1, True), (0.5, 2, True), (0.2, 3, False), (0.5, 2, False), (0.3, 1, False))
+NO_AUTOGRAD = {"does not require grad": "this exercise asks for the gradient by hand, from the chain rule: the check "
+                                        "runs dropout_backward under torch.no_grad(), where autograd records nothing "
+                                        "(.backward() and torch.autograd score zero here)"}
 BACKWARD_SHORTCUTS = {**DROPOUT_SHORTCUTS, "torch.autograd": "torch.autograd",
                       "recurrent_lib": "the course library"}
 
@@ -445,7 +486,10 @@ def probe_backward(dropout_backward: Callable[..., Any],
                    expected_gradient_factor: Callable[..., Any]) -> dict[str, JSON]:
     results: dict[str, JSON] = {"uses": references(dropout_backward) + references(expected_gradient_factor)}
     for case, (seed, p) in BACKWARD_CASES.items():
-        results[case] = call(dropout_backward, *_backward_inputs(seed, p), p)
+        grad_out, keep = _backward_inputs(seed, p)
+        with torch.no_grad():  # no autograd: the gradient is derived by hand
+            results[case] = call(dropout_backward, grad_out, keep, p)
+        results[f"{case} changed"] = not all(map(torch.equal, (grad_out, keep), _backward_inputs(seed, p)))
     for p, layers, scaled in FACTOR_CASES:
         results[f"factor {p} {layers} {scaled}"] = call(expected_gradient_factor, p, layers, scaled)
     return results
@@ -456,7 +500,10 @@ def judge_backward(results: dict[str, Any]) -> None:
     for case, (seed, p) in BACKWARD_CASES.items():
         grad_out, keep = _backward_inputs(seed, p)
         what = f"dropout_backward(grad_out of shape (6, 20), keep, p={p:g})"
-        grad_x = expect_tensor(returned(results[case], what), what, (6, 20), "grad_out.shape")
+        grad_x = expect_tensor(returned(results[case], what, hints=NO_AUTOGRAD), what, (6, 20), "grad_out.shape")
+        if results.get(f"{case} changed"):
+            raise CheckFailure(f"{what} changed grad_out or keep in place (grad_out *= ..., .mul_): the caller still "
+                               f"needs them; return a new tensor, grad_out * keep / (1 - p)")
         mistakes = {
             "the gradient passes unchanged: a dropped unit did not affect the output, so it gets no gradient (times "
             "keep), and a kept one was multiplied by 1 / (1 - p) on the way forward (times 1 / (1 - p))": grad_out,

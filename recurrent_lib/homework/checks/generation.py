@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from recurrent_lib.data import ALPHABET, letter_indices
 from recurrent_lib.language_model import (START, STOP, VOCAB_SIZE, CharLM, CountLM, bigram_counts, detach_state,
@@ -65,12 +65,18 @@ def probe_bigram(bigram_table: Callable[..., Any]) -> dict[str, JSON]:
     return results
 
 
+INDICES_HINT = ("index the table with token indices: letter_indices(name) turns a name's letters into them (ALPHABET's "
+                "order), not ord(...) or the letters themselves")
+BIGRAM_HINTS = {"out of bounds for dimension": INDICES_HINT, "invalid data type 'str'": INDICES_HINT,
+                "only integers, slices": INDICES_HINT, "str": INDICES_HINT}
+
+
 def judge_bigram(results: dict[str, Any]) -> None:
     refuse(results.get("uses"), {LIBRARY: "the course library's language_model"},
            "count the pairs yourself (recurrent_lib.data.letter_indices is fine)")
     for case, (names, alpha) in BIGRAM_CASES.items():
         what = f"bigram_table for {case}"
-        table = returned(results[case], what)
+        table = returned(results[case], what, hints=BIGRAM_HINTS)
         if isinstance(table, Tensor) and table.is_floating_point() and table.shape == (V, V):
             sums = table.double().sum(dim=1)
             if torch.isnan(table).any() and alpha > 0:
@@ -88,6 +94,10 @@ def judge_bigram(results: dict[str, Any]) -> None:
                 (counts + alpha) / counts.sum(dim=1, keepdim=True).clamp_min(1),
             "alpha is added after normalising: add it to the counts, then normalise":
                 (plain + alpha) / (plain + alpha).sum(dim=1, keepdim=True),
+            "the whole table sums to 1: normalise every row (a previous token) on its own, "
+            "counts.sum(dim=1, keepdim=True)": (counts + alpha) / (counts + alpha).sum(),
+            "it holds log-probabilities: return the probabilities themselves (each row sums to 1)":
+                bigram_reference(names, alpha).log(),
             "the pairs START -> first letter and last letter -> STOP are missing: read every name as "
             "[START] + letters + [STOP] (both index 57)":
                 (_pairs(names, False) + alpha) / (_pairs(names, False) + alpha).sum(dim=1, keepdim=True),
@@ -147,7 +157,21 @@ def perplexity_mistakes(items: list[tuple[str, int]]) -> dict[str, float]:
         "every name weighs the same: take the mean over all characters, not a mean of per-name means":
             math.exp(-sum(log.mean().item() for log in logs) / len(logs)),
         "it is the mean negative log-likelihood: perplexity is exp of it": -every.mean().item(),
+        "the padding is counted: padded targets are -100, leave them out (ignore_index=-100, F.cross_entropy's "
+        "default; a clamp turns them into token 0)": _padding_counted(items),
     }
+
+
+def _padding_counted(items: list[tuple[str, int]]) -> float:
+    """The perplexity with the padded targets read as token 0."""
+    tokens, languages, targets = name_batch(items)
+    with torch.no_grad():
+        logits, _ = perplexity_model()(tokens, languages)
+    return math.exp(F.cross_entropy(logits.double().flatten(0, 1), targets.flatten().clamp(min=0)).item())
+
+
+CROSS_ENTROPY_HINTS = {"Expected target size": "F.cross_entropy reads the classes from dim 1: flatten the logits to "
+                                                "(T * B, V) and the targets to (T * B,), logits.flatten(0, 1)"}
 
 
 def judge_perplexity(results: dict[str, Any]) -> None:
@@ -160,7 +184,9 @@ def judge_perplexity(results: dict[str, Any]) -> None:
         value = returned(results[case], what, hints={
             "Expected input batch_size": "flatten logits to (T * B, V) and the targets to (T * B,) for F.cross_entropy",
             "Target -100 is out of bounds": "padded targets are -100: pass ignore_index=-100 (the default) to "
-                                            "F.cross_entropy, or leave them out"})
+                                            "F.cross_entropy, or leave them out",
+            **CROSS_ENTROPY_HINTS,
+            "expected languages": "call model(tokens, languages) with the languages that name_batch returns"})
         value = expect_float(value, what)
         expected = perplexity(perplexity_model(), items)
         if math.isclose(value, expected, rel_tol=1e-4):
@@ -217,6 +243,8 @@ def probs_mistakes(temperature: float, top_k: int | None) -> dict[str, Tensor]:
                 F.softmax(z.masked_fill(~keep, 0.0) / temperature, dim=-1),
             "not renormalised: after zeroing the tokens outside the top k, divide by the sum of what is left "
             "(or mask the logits with -inf before the softmax)": full * keep,
+            "it keeps k + 1 tokens: the threshold is the k-th largest logit, topk(k).values[-1] (sorted values "
+            "[k] is the (k + 1)-th)": next_token_probs(z[None], temperature, top_k + 1)[0],
             "it keeps the k SMALLEST logits: keep the k largest (topk's default, largest=True)":
                 F.softmax(z.masked_fill(z > z.topk(top_k, largest=False).values[-1], float("-inf")) / temperature,
                           dim=-1),
@@ -231,13 +259,18 @@ def judge_probs(results: dict[str, Any]) -> None:
         what = f"next_letter_probs(logits, {temperature}, {top_k}) ({case})"
         value = returned(results[case], what, hints={
             "division by zero": "temperature 0 is greedy decoding: put all the probability on the argmax "
-                                "instead of dividing by 0"})
+                                "instead of dividing by 0",
+            "not NoneType": "top_k None means every token: cut only when top_k is not None"})
         if temperature == 0 and isinstance(value, Tensor) and value.is_floating_point() and \
                 bool(torch.isnan(value).any() | torch.isinf(value).any()):
             raise CheckFailure(f"{what} holds NaN or inf: temperature 0 is greedy decoding -- put probability 1 on "
                                f"the largest logit (argmax) and 0 elsewhere, without dividing by 0")
         probs = expect_tensor(value, what, (V,), f"({V},) = one probability per token",
-                              {(1, V): "return a 1-d tensor, one probability per token (squeeze the batch dimension)"})
+                              {(1, V): "return a 1-d tensor, one probability per token (squeeze the batch dimension)",
+                               (): "that is one token's index: return the probabilities, 1 at the argmax and 0 "
+                                   "elsewhere (F.one_hot(logits.argmax(), V))",
+                               (top_k,): "those are the k kept tokens' probabilities only: return all V, 0 for the "
+                                         "tokens outside the top k"})
         if results[f"{case}: logits changed"]:
             raise CheckFailure(f"{what} changed the logits it was given (an in-place operation such as "
                                f"logits /= temperature or masked_fill_): work on a copy")
@@ -261,6 +294,22 @@ def toy_model() -> CountLM:
 SAMPLER_DRAWS = 400
 
 
+class Watched(nn.Module):
+    """The toy model, returning a state (the number of tokens fed so far in this name) and counting the calls that
+    lost it (a letter fed with state None) or fed START again in the middle of a name."""
+
+    def __init__(self, model: CountLM) -> None:
+        super().__init__()
+        self.model, self.lost, self.restarted = model, 0, 0
+
+    def forward(self, tokens: Tensor, languages: Tensor | None = None, state: Any = None) -> tuple[Tensor, Tensor]:
+        logits, _ = self.model(tokens, languages)
+        starts = bool((tokens == START).all())
+        self.lost += int(state is None and not starts)
+        self.restarted += int(state is not None and starts)
+        return logits, torch.zeros(1) if state is None else state + 1
+
+
 def _draw_names(sample_name: Callable[..., Any], model: CountLM, n: int, language: int, temperature: float,
                 top_k: int | None, seed: int, **options: Any) -> JSON:
     generator = torch.Generator().manual_seed(seed)
@@ -276,10 +325,11 @@ def _draw_names(sample_name: Callable[..., Any], model: CountLM, n: int, languag
 def probe_sampler(sample_name: Callable[..., Any]) -> dict[str, JSON]:
     results: dict[str, JSON] = {"uses": references(sample_name)}
     before = torch.get_rng_state()
-    model = toy_model()
+    model = Watched(toy_model())
     with substituted(sample_name, next_letter_probs=lambda logits, temperature, top_k:
                      next_token_probs(logits.reshape(1, -1), temperature, top_k)[0]):
         results["first 20"] = _draw_names(sample_name, model, 20, 0, 1.0, None, 8)
+        results["state lost"], results["START fed again"] = model.lost > 0, model.restarted > 0
         first = results["first 20"].get("list") if isinstance(results["first 20"], dict) else None
         if not first or all(isinstance(name, str) and len(name) >= 20 for name in first):
             return results  # it raised, or STOP never ends a name: the judge says so, no need to wait for more
@@ -312,6 +362,8 @@ def _expect_names(value: Any, what: str, count: int) -> list[str]:
         "multinomial": "draw with torch.multinomial(probs, 1, generator=generator) from a 1-d tensor of "
                        "probabilities (V,)",
         "expected scalar type Long": "tokens must be int64: torch.tensor([[token]]) of an int",
+        "expected tokens as an int64 tensor (T, batch)": "feed one token as tokens of shape (1, 1): "
+                                                          "torch.tensor([[token]])",
         "Expected tensor for argument #1 'indices' to have one of the following scalar types: Long, Int":
             "tokens must be int64: torch.tensor([[token]]) of an int"})
     if not isinstance(value, list) or len(value) != count:
@@ -331,6 +383,14 @@ def judge_sampler(results: dict[str, Any]) -> None:
     refuse(results.get("uses"), {f"{LIBRARY}.sample": "the library's sample", f"{LIBRARY}.draw": "the library's draw"},
            "write the sampling loop yourself (torch.multinomial with generator= is fine)")
     first = _expect_names(results["first 20"], "sample_name(model, 0, 1.0, None, generator) 20 times", 20)
+    if results.get("START fed again"):
+        raise CheckFailure("sample_name fed START again in the middle of a name: after the first step feed back the "
+                           "token just drawn, torch.tensor([[token]]), so that the model continues the name")
+    if results.get("state lost"):
+        raise CheckFailure("sample_name fed a letter without the state the model returned for the previous token: "
+                           "pass it back, logits, state = model(tokens, languages, state), so that the model "
+                           "remembers the name so far (the check's toy model is a bigram and would not notice; an "
+                           "LSTM would)")
     if all(len(name) >= 20 for name in first):
         raise CheckFailure("every name is max_length (20) letters long: the stop token (index 57) is never drawn "
                            "or never ends the loop -- the model's next-token distribution includes STOP; when it "
@@ -429,7 +489,7 @@ def tbptt_setup() -> tuple[CharLM, PlainSGD, list[tuple[Tensor, Tensor]]]:
 
 
 def _state_summary(state: Any) -> JSON:
-    if isinstance(state, tuple) and all(isinstance(s, Tensor) for s in state):
+    if isinstance(state, (tuple, list)) and all(isinstance(s, Tensor) for s in state):
         return {"list": ["state", encode(tuple(state)), [bool(s.requires_grad) for s in state]]}
     if isinstance(state, Tensor):
         return {"list": ["state", encode((state,)), [bool(state.requires_grad)]]}
@@ -494,10 +554,13 @@ def judge_tbptt(results: dict[str, Any]) -> None:
                                                               "changed the weights the old graph needs)",
             "'tuple' object has no attribute 'detach'": "an LSTM's state is a pair (h, c): detach both, "
                                                         "tuple(s.detach() for s in state)",
-            "Expected hidden[0] size": "pass the state as it came back from the model: (h, c), each (1, B, H)"})
+            "Expected hidden[0] size": "pass the state as it came back from the model: (h, c), each (1, B, H)",
+            **CROSS_ENTROPY_HINTS})
         if isinstance(observed, list) and observed and observed[0] == "not a pair":
             raise CheckFailure(f"expected {what} to return (loss, state), got {describe(observed[1])}")
         loss, state = observed
+        if isinstance(loss, list) and loss and loss[0] == "state" or isinstance(loss, tuple):
+            raise CheckFailure(f"{what} returned (state, loss): return them the other way round, (loss, state)")
         got_losses.append(expect_float(loss, f"the loss returned by {what}"))
         if not (isinstance(state, list) and state and state[0] == "state"):
             hint = " (None: return the model's final state, detached)" if state is None else ""
@@ -529,6 +592,7 @@ def judge_tbptt(results: dict[str, Any]) -> None:
 SORT_CASES = {  # case -> (samples, train, held_out)
     "6 samples": (["Ana", "Ann", "Bo", "Bo", "Zed", "ana"], ["Anna", "Bo"], ["Ana", "Li"]),
     "no samples": ([], ["Anna"], ["Li"]),
+    "a name in both lists": (["Eva", "Max", "Zoe", "Eva", "Zoe", "Max"], ["Eva", "Tom"], ["Eva", "Max"]),
 }
 SORT_KEYS = ("train", "held-out", "new")
 
@@ -561,6 +625,11 @@ def _sort_mistakes(samples: list[str], train: list[str], held_out: list[str]) ->
         "it matches parts of names ('Ann' is in 'Anna'): compare whole names, `name in set_of_names`":
             counts(lambda n: "train" if any(n in t for t in train) else
                    "held-out" if any(n in h for h in held_out) else "new", samples),
+        "a name that is both a training and a held-out name counts as 'train': check the training names first, "
+        "'held-out' is for the others": counts(lambda n: "held-out" if n in held_out else "train" if n in train
+                                               else "new", samples),
+        "a new name that comes back is counted once: every sample counts, repeats too":
+            counts(exact, [n for k, n in enumerate(samples) if exact(n) != "new" or n not in samples[:k]]),
         "it ignores case: the names must be spelled exactly alike ('ana' is not 'Ana')":
             counts(lambda n: "train" if n.casefold() in {t.casefold() for t in train} else
                    "held-out" if n.casefold() in {h.casefold() for h in held_out} else "new", samples),

@@ -277,6 +277,9 @@ def difference_mistakes(gru: nn.GRU, x: Tensor) -> dict[str, float]:
         "it is the largest difference of the last states only: compare every step's state, the whole output "
         "sequence": difference[-1].abs().max().item(),
         "it is the mean absolute difference: return the largest one, .abs().max()": difference.abs().mean().item(),
+        "it is the sum of the absolute differences: return the largest one, .abs().max()": difference.abs().sum().item(),
+        "it is the largest RELATIVE difference: return the largest absolute one, (states - output).abs().max()":
+            (difference.abs() / output.abs()).max().item(),
         "it is the largest signed difference (textbook - PyTorch): take the absolute value first, .abs().max()":
             difference.max().item(),
         "it is the largest signed difference (PyTorch - textbook): take the absolute value first, .abs().max()":
@@ -350,6 +353,10 @@ def _as_blocks(value: Any, what: str) -> list[list[Any]]:
     """value as three groups (r, z, n) of four items each, or a CheckFailure that says what arrived."""
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         got = f"{len(value)} items" if isinstance(value, (tuple, list)) else describe(value)
+        if isinstance(value, (tuple, list)) and len(value) == 4 and all(
+                isinstance(group, (tuple, list)) and len(group) == 3 for group in value):
+            got += (" of three: the blocks grouped by tensor (W_ih's r, z, n, then W_hh's, ...); group them by gate, "
+                    "((W_ir, W_hr, b_ir, b_hr), (W_iz, ...), (W_in, ...)): zip(*...) regroups them")
         raise CheckFailure(f"expected {what} to return three groups (r, z, n), got {got}")
     groups = []
     for gate, group in zip(ORDER, value):
@@ -440,7 +447,8 @@ COUNT_MISTAKES: dict[str, dict[str, Any]] = {
     "the number of gate blocks is wrong: weight_ih has 1 (RNN), 3 (GRU: r, z, n) or 4 (LSTM: i, f, g, o) "
     "blocks of hidden_size rows": {"gates": {"RNN": 1, "GRU": 4, "LSTM": 3}},
     "every mode was counted like a plain RNN: a GRU has 3 gate blocks and an LSTM 4, each as large as an RNN's "
-    "weights": {"gates": {"RNN": 1, "GRU": 1, "LSTM": 1}},
+    "weights (if you compared mode with lower-case names: it arrives in capitals, \"GRU\" or \"LSTM\")":
+        {"gates": {"RNN": 1, "GRU": 1, "LSTM": 1}},
     "with proj_size, each layer and direction also has weight_hr of shape (proj_size, hidden_size)": {"w_hr": False},
     "with proj_size, the state fed back is the projected one: weight_hh is (4 * hidden_size, proj_size)":
         {"hh_cols": "hidden"},
@@ -545,6 +553,9 @@ def match_mistakes(input_size: int, lstm_hidden_size: int) -> dict[str, set[int]
         return {math.floor(x), round(x), math.ceil(x)}
 
     return {
+        "the search stopped below the LSTM's hidden size: a GRU needs MORE units than the LSTM for the same count "
+        "(3 gate blocks against 4), so search beyond it (up to 2 * lstm_hidden_size is enough)":
+            {lstm_hidden_size - 1},
         "that is about sqrt(4/3) times the LSTM's hidden size, which matches the recurrent weights W_hh alone "
         "(3 H^2 against 4 H_lstm^2): the input weights and the biases grow only linearly in H, so compare the whole "
         "counts (count_parameters('GRU', input_size, H) for each candidate H)":
@@ -577,7 +588,11 @@ def judge_match(results: dict[str, Any]) -> None:
     values = {}
     for case in MATCH_CASES:
         text = _match_call(*case)
-        values[case] = expect_int(returned(results[text], text), f"the result of {text}")
+        value = results[text]
+        if isinstance(value, Raised) and value.type == "KeyError" and value.message.strip("'\"").upper() in GATES:
+            raise CheckFailure(f"{text} raised KeyError: {value.message} (count_parameters takes mode in capitals: "
+                               f"count_parameters(\"GRU\", ...) and count_parameters(\"LSTM\", ...))")
+        values[case] = expect_int(returned(value, text), f"the result of {text}")
     wrong = [case for case in MATCH_CASES if values[case] != matched_reference(*case)]
     if not wrong:
         return

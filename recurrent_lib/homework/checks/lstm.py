@@ -14,6 +14,7 @@ The shortcut rule (:mod:`..shortcuts`): every exercise here asks students to wri
 call to ``nn.LSTMCell``/``torch.lstm_cell``, ``nn.LSTM`` where it would do the work, or the course library's
 ``per_gate_to_lstm``, ``set_forget_bias`` and ``sizes.count_parameters`` scores zero, and the exercise text says so.
 """
+import itertools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -47,6 +48,9 @@ STEP_HINTS = {
     "cannot be multiplied":
         "x_t is (batch, input_size) and the weights (hidden_size or 4 * hidden_size, ...): the batched product is "
         "x @ W.T",
+    "must match the size of tensor":
+        "rows are examples: a gate's pre-activation is (batch, hidden_size), x_t @ W.T; W @ x_t.T is "
+        "(hidden_size, batch), which the bias (hidden_size,) cannot be added to",
 }
 
 
@@ -170,6 +174,15 @@ def per_gate_mistakes(t: Tensors) -> dict[str, tuple[Tensor, Tensor]]:
     }
     mistakes["the input is concatenated as [h_prev; x_t]: the notes' order is torch.cat((x_t, h_prev), dim=1), "
              "x_t first"] = lstm_update(per_gate_pre(t, h_first=True), c)
+    for gate, name in zip("ifgo", ("i", "f", "C", "o")):
+        mistakes[f"the bias b_{name} is missing from its gate: every gate is [x_t; h_prev] W^T + b"] = \
+            lstm_update({**pre, gate: pre[gate] - t[f"b_{name}"]}, c)
+    c_t = lstm_update(pre, c)[1]
+    mistakes["the output gate went through tanh: o_t = sigmoid(...), like f_t and i_t"] = (
+        torch.tanh(pre["o"]) * torch.tanh(c_t), c_t)
+    no_input = torch.sigmoid(pre["f"]) * c + torch.tanh(pre["g"])
+    mistakes["the input gate is missing: c_t = f_t * c_prev + i_t * C~_t, i_t admits the candidate"] = (
+        torch.sigmoid(pre["o"]) * torch.tanh(no_input), no_input)
     mistakes.update(_shared_step_mistakes(pre, c, "C~_t"))
     return mistakes
 
@@ -298,6 +311,9 @@ def mapping_mistakes(my: MyLSTM) -> dict[str, Tensors]:
         "the bias is missing: MyLSTM's W_*.bias belong in bias_ih_l0 (or bias_hh_l0)":
             {**right, "bias": torch.zeros_like(right["bias"])},
     }
+    for order in (o for o in map("".join, itertools.permutations("ifgo")) if o != "ifgo"):  # any other order
+        mistakes.setdefault(f"the blocks are stacked as {', '.join(order)}: nn.LSTM's rows are i, f, g, o (g = C~)",
+                            stacked(order))
     mistakes["weight_ih_l0 holds the last columns of W_*.weight: the first input_size columns multiply x_t "
              "(torch.cat((input, h)) puts x_t first), the last hidden_size multiply h_{t-1}"] = stacked("ifgo", h_first=True)
     return mistakes
@@ -310,7 +326,9 @@ def judge_mapping(results: dict[str, Any]) -> None:
     for case, (seed, I, H) in MAPPING_CASES.items():
         my = _seeded(seed, MyLSTM, I, H, 2)
         where = f"(for {case})"
-        value = returned(results[case], f"mylstm_to_lstm_state {where}")
+        value = returned(results[case], f"mylstm_to_lstm_state {where}", hints={
+            "object has no attribute": "MyLSTM's four Linears are my.W_f, my.W_i, my.W_C (the candidate, PyTorch's g) "
+                                       "and my.W_o"})
         if not (isinstance(value, tuple) and len(value) == 3 and isinstance(value[0], list)):
             raise CheckFailure(f"expected mylstm_to_lstm_state to return a dict of tensors, got {describe(value)}")
         keys, entries, graph = value
@@ -327,7 +345,12 @@ def judge_mapping(results: dict[str, Any]) -> None:
             shape, dims = shapes[key]
             hints = {(4 * H, H): "those are the columns that multiply h_{t-1}", (4 * H, I): "those are the columns "
                      "that multiply x_t", (H, I + H): "that is one gate's weight; stack the four (torch.cat)",
-                     (I + H, 4 * H): "transposed: nn.LSTM's gates are stacked in the rows"}
+                     (I + H, 4 * H): "transposed: nn.LSTM's gates are stacked in the rows",
+                     (H, I): "torch.cat(..., dim=1) put the gates side by side: stack their rows, dim=0",
+                     (H, 4 * (I + H) - I): "torch.cat(..., dim=1) put the gates side by side: stack their rows, dim=0"}
+            if isinstance(entry, Tensor) and entry.dim() == 3:
+                raise CheckFailure(f"{key} {where} has 3 dimensions, {shape_text(entry.shape)}: torch.stack adds a "
+                                   f"new dimension; torch.cat stacks the four gates' rows into {dims}")
             got[key] = expect_tensor(entry, f"{key} {where}", shape, dims, hints if key.startswith("weight") else None,
                                      dtype=torch.float32, dtype_reason=FLOAT32)
         if graph:
@@ -448,18 +471,19 @@ COUNT_CASES: tuple[tuple[int, int, int, int, bool], ...] = (
 
 def count_formula(I: int, H: int, num_layers: int, P: int, bidirectional: bool, *, gates: int = 4,  # noqa: E741
                   biases: int = 2, projection: bool = True, hh_reads: str = "P", deeper_reads: str = "P",
-                  both_directions: bool = True, deeper_reads_both: bool = True) -> int:
+                  both_directions: bool = True, deeper_reads_both: bool = True,
+                  projection_per_direction: bool = True) -> int:
     """nn.LSTM's parameter count; the keywords reproduce the common mistakes."""
     directions = 2 if bidirectional and both_directions else 1
     out = P or H
     total = 0
     for layer in range(num_layers):
         reads = 2 if bidirectional and deeper_reads_both else 1
-        layer_input = I if layer == 0 else reads * {"P": out, "H": H}[deeper_reads]
+        layer_input = I if layer == 0 or deeper_reads == "I" else reads * {"P": out, "H": H}[deeper_reads]
         hh_columns = {"P": out, "H": H}[hh_reads]
         per_direction = gates * H * layer_input + gates * H * hh_columns + biases * gates * H
-        per_direction += P * H if projection else 0
-        total += directions * per_direction
+        per_direction += P * H if projection and projection_per_direction else 0
+        total += directions * per_direction + (P * H if projection and not projection_per_direction else 0)
     return total
 
 
@@ -481,6 +505,10 @@ COUNT_MISTAKES: dict[str, dict[str, Any]] = {
     "you counted one direction, and later layers reading one direction's h: a bidirectional LSTM has _reverse "
     "parameters too, and a later layer reads both directions' h (2 * its size)":
         {"both_directions": False, "deeper_reads_both": False},
+    "you counted every layer as reading input_size features: only layer 0 reads the input; a later layer reads the "
+    "previous layer's h (proj_size, or hidden_size, features per direction)": {"deeper_reads": "I"},
+    "you counted weight_hr once per layer: like every weight it exists per layer AND direction (weight_hr_l0 and "
+    "weight_hr_l0_reverse)": {"projection_per_direction": False},
 }
 
 
@@ -547,6 +575,12 @@ def shape_mistakes(T: int, B: int, I: int, H: int, num_layers: int, P: int, bidi
         "c_n is not projected: it keeps hidden_size features": (output, h_n, c_n[:-1] + (P or H,)),
         "output's last dimension is num_directions * proj_size (both directions side by side)":
             (output[:-1] + (P or H,), h_n, c_n),
+        "h_n and c_n stack layers and directions in their FIRST dimension, num_layers * num_directions; their last "
+        "is one direction's size": (output, (num_layers, B, directions * h_n[-1]), (num_layers, B, directions * H)),
+        "h_n and c_n hold every layer AND direction: their first dimension is num_layers * num_directions":
+            (output, (num_layers,) + h_n[1:], (num_layers,) + c_n[1:]),
+        "nn.LSTM is sequence-first (batch_first=False): output is (seq_len, batch, num_directions * h's size)":
+            ((B, T, output[-1]), h_n, c_n),
     }
 
 
@@ -621,18 +655,23 @@ def backward_cases() -> dict[str, Tensors]:
 
 
 def backward_by_hand(t: Tensors, *, cell_path: bool = True, h_path: bool = True, tanh_of_c: bool = True,
-                     order: str = "ifgo", forget_scales: bool = True) -> tuple[Tensor, ...]:
+                     order: str = "ifgo", forget_scales: bool = True, output_from_dc: bool = False,
+                     forget_reads_c_t: bool = False, g_squashed_again: bool = False) -> tuple[Tensor, ...]:
     """The six gradients of one step; the keywords make the mistakes: no incoming dc_t, no path through h_t into c_t,
     1 - c_t^2 for tanh's slope, the pre-activation gradients stacked in another order, dc_prev without f."""
     x, h_prev, c_prev, W_ih, W_hh, i, f, g, o, c = lstm_step_forward(*(t[k] for k in STEP_ARGS))[2]
     dh, tanh_c = t["dh_t"], torch.tanh(c)
     dc = (t["dc_t"] if cell_path else 0) + (dh * o * (1 - (tanh_c if tanh_of_c else c) ** 2) if h_path else 0)
-    pre = {"i": dc * g * i * (1 - i), "f": dc * c_prev * f * (1 - f), "g": dc * i * (1 - g ** 2),
-           "o": dh * tanh_c * o * (1 - o)}
+    pre = {"i": dc * g * i * (1 - i), "f": dc * (c if forget_reads_c_t else c_prev) * f * (1 - f),
+           "g": dc * i * (1 - (torch.tanh(g) if g_squashed_again else g) ** 2),
+           "o": (dc if output_from_dc else dh) * tanh_c * o * (1 - o)}
     da = torch.cat([pre[gate] for gate in order], dim=1)
     return da @ W_ih, da @ W_hh, dc * f if forget_scales else dc, da.T @ x, da.T @ h_prev, da.sum(0)
 
 
+BACKWARD_HINTS = {**STEP_HINTS, "cannot be multiplied": (
+    "going back, da (batch, 4 * hidden_size) meets W_ih (4 * hidden_size, input_size): dx_t = da @ W_ih, "
+    "dh_prev = da @ W_hh, dW_ih = da.T @ x_t, dW_hh = da.T @ h_prev")}
 STEP_ARGS = ("x_t", "h_prev", "c_prev", "W_ih", "W_hh", "b_ih", "b_hh")
 BACKWARD_MISTAKES: dict[str, dict[str, Any]] = {
     "the gradient arriving along the cell path is missing: dc = dc_t + dh_t * o * (1 - tanh(c_t)^2), the cell state "
@@ -644,6 +683,12 @@ BACKWARD_MISTAKES: dict[str, dict[str, Any]] = {
     "so stack da_i, da_f, da_g, da_o": {"order": "ifog"},
     "the pre-activation gradients are stacked in the order f, i, g, o: W_ih's rows are i, f, g, o": {"order": "figo"},
     "dc_prev is dc * f_t: the forget gate scales what flows back along the cell path": {"forget_scales": False},
+    "da_o uses dc: the output gate acts on h_t = o * tanh(c_t) only, so da_o = dh_t * tanh(c_t) * o * (1 - o)":
+        {"output_from_dc": True},
+    "da_f uses c_t: the forget gate multiplies the OLD cell state, c_t = f * c_prev + i * g, so da_f = dc * c_prev * "
+    "f * (1 - f)": {"forget_reads_c_t": True},
+    "g's slope is 1 - tanh(g)^2: the cache's g is already tanh of its pre-activation, so the slope is 1 - g^2":
+        {"g_squashed_again": True},
 }
 
 
@@ -674,7 +719,7 @@ def judge_backward(results: dict[str, Any]) -> None:
            "work the gradients out by hand from the cache")
     for case, t in backward_cases().items():
         where = f"(with {case})"
-        value = returned(results[case], f"lstm_step_backward {where}", hints={**NO_AUTOGRAD, **STEP_HINTS})
+        value = returned(results[case], f"lstm_step_backward {where}", hints={**NO_AUTOGRAD, **BACKWARD_HINTS})
         if not isinstance(value, (tuple, list)) or len(value) != 6:
             got = f"{len(value)} items" if isinstance(value, (tuple, list)) else describe(value)
             raise CheckFailure(f"expected lstm_step_backward {where} to return ({', '.join(BACKWARD_NAMES)}), six "

@@ -24,11 +24,13 @@ def exercise_1_5(solved: bool) -> list[str]:
     return [answer if solved else strip_solutions(answer), cells[index].source]
 
 
-def last_check(*sources: str, timeout: int = 60) -> str:
-    """Run ``sources`` as nbgrader does, then the last check; its output (stdout or the error's message)."""
+def last_check(*sources: str, slow: str | None = None) -> str:
+    """Run ``sources`` as nbgrader does, then the last check; its output (stdout or the error's message).
+    The cell ``slow`` is interrupted after 5 s, as nbgrader's timeout would; the others have 120 s."""
     notebook = new_notebook(cells=[new_code_cell(source) for source in (*sources, "check_runs_end_to_end()")])
-    client = NotebookClient(notebook, timeout=timeout, allow_errors=True, interrupt_on_timeout=True,
-                            kernel_name="python3", km=AsyncKernelManager(kernel_spec_manager=NativeKernelSpecs()))
+    client = NotebookClient(notebook, timeout_func=lambda cell: 5 if cell.source == slow else 120, allow_errors=True,
+                            interrupt_on_timeout=True, kernel_name="python3",
+                            km=AsyncKernelManager(kernel_spec_manager=NativeKernelSpecs()))
     client.execute()
     (output,) = notebook.cells[-1].outputs
     return output.get("text") or output.get("evalue", "")
@@ -49,7 +51,8 @@ def test_a_given_cell_that_raises_costs_the_point_and_is_named() -> None:
 
 
 def test_a_cell_interrupted_at_the_time_limit_costs_the_point() -> None:
-    said = last_check(IMPORTS, *exercise_1_5(solved=True), "import time\ntime.sleep(60)", timeout=5)
+    sleeper = "import time\ntime.sleep(60)"
+    said = last_check(IMPORTS, *exercise_1_5(solved=True), sleeper, slow=sleeper)
     assert said.startswith("✗ runs end to end: the cell 'import time' raised KeyboardInterrupt"), said
 
 

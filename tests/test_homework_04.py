@@ -613,6 +613,22 @@ def truncated_chunks(dh0_from="first", order=1, reset_weights=False):
     return truncated_rnn_backward
 
 
+def weight_gradient_norms(rnn, x):
+    """The norm of weight_hh_l0's gradient, once per step: a weight's gradient, not the states'."""
+    h = None
+    for x_t in x:
+        _, h = rnn(x_t[None], h)
+    h.sum().backward()
+    return torch.stack([rnn.weight_hh_l0.grad.norm() for _ in x])
+
+
+def last_chunk_only(dh, cache, K):
+    """Truncated BPTT run on the last chunk alone: the loss's gradient dropped at every earlier step."""
+    T = dh.shape[1]
+    kept = np.arange(T)[None, :, None] >= (T - 1) // K * K
+    return truncated_rnn_backward(np.where(kept, dh, 0.0), cache, K)
+
+
 def library_by_alias(dnext_h, cache):
     from recurrent_lib import numpy_rnn as nr
     return nr.rnn_step_backward(dnext_h, cache)
@@ -644,6 +660,11 @@ def library_by_alias(dnext_h, cache):
     ("4.6", truncated_chunks(dh0_from="last"), "it is what the LAST chunk's first step sends back"),
     ("4.6", truncated_chunks(order=-1), "its chunks are in reverse order"),
     ("4.6", truncated_chunks(reset_weights=True), "it holds the first chunk's terms only"),
+    ("4.1", lambda dnext_h, cache: rnn_step_backward(dnext_h, (cache[0], cache[2], cache[1], *cache[3:])),
+     "unpacks the cache in another order, as (x, Wx, prev_h, Wh, next_h)"),
+    ("4.3", lambda f, x, df, h=1e-5: numerical_gradient(f, x, df, h) / h, "by 2 * h, not by 2 * h**2"),
+    ("4.4", weight_gradient_norms, "every entry is the norm of rnn.weight_hh_l0.grad, the gradient of a weight"),
+    ("4.6", last_chunk_only, "it holds the last chunk's steps only, the others are zero"),
 ])
 def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words):
     assert words in failure(exercise_id, answer)

@@ -398,7 +398,7 @@ def test_5_7_refuses_autograd() -> None:
 
 # ------------------------------------------------------------- a second battery of mistakes (issue 25)
 
-def per_gate_with(*, without="", o_act=torch.sigmoid, input_gate=True, rows_first=False):
+def per_gate_with(*, without="", o_act=torch.sigmoid, input_gate=True, rows_first=False, product=False):
     def lstm_step_per_gate(x_t, h_prev, c_prev, W_f, b_f, W_i, b_i, W_C, b_C, W_o, b_o):
         z = torch.cat((x_t, h_prev), dim=1)
         biases = {"f": b_f, "i": b_i, "C": b_C, "o": b_o}
@@ -406,7 +406,7 @@ def per_gate_with(*, without="", o_act=torch.sigmoid, input_gate=True, rows_firs
         def pre(W, name):
             return (W @ z.T).reshape(-1) if rows_first else z @ W.T + (0 if name == without else biases[name])
         f, i, g, o = torch.sigmoid(pre(W_f, "f")), torch.sigmoid(pre(W_i, "i")), torch.tanh(pre(W_C, "C")), o_act(pre(W_o, "o"))
-        c = f * c_prev + (i * g if input_gate else g)
+        c = f * c_prev * i * g if product else f * c_prev + (i * g if input_gate else g)
         return o * torch.tanh(c), c
     if rows_first:
         return lambda x_t, h_prev, c_prev, W_f, b_f, *rest: (W_f @ torch.cat((x_t, h_prev), 1).T + b_f, c_prev)
@@ -451,13 +451,15 @@ def backward_with(**mistake):
     return lstm_step_backward
 
 
-def backward_by_hand_of(dh_t, dc_t, cache, o_from_dc=False, f_reads_c_t=False, g_again=False, dx_transposed=False):
+def backward_by_hand_of(dh_t, dc_t, cache, o_from_dc=False, f_reads_c_t=False, g_again=False, dx_transposed=False,
+                        gates_again=False):
     x_t, h_prev, c_prev, W_ih, W_hh, i, f, g, o, c_t = cache
     tanh_c = torch.tanh(c_t)
+    slope = (lambda s: torch.sigmoid(s) * (1 - torch.sigmoid(s))) if gates_again else (lambda s: s * (1 - s))
     dc = dc_t + dh_t * o * (1 - tanh_c ** 2)
-    da = torch.cat((dc * g * i * (1 - i), dc * (c_t if f_reads_c_t else c_prev) * f * (1 - f),
+    da = torch.cat((dc * g * slope(i), dc * (c_t if f_reads_c_t else c_prev) * slope(f),
                     dc * i * (1 - (torch.tanh(g) if g_again else g) ** 2),
-                    (dc if o_from_dc else dh_t) * tanh_c * o * (1 - o)), dim=1)
+                    (dc if o_from_dc else dh_t) * tanh_c * slope(o)), dim=1)
     return (da @ W_ih.T if dx_transposed else da @ W_ih), da @ W_hh, dc * f, da.T @ x_t, da.T @ h_prev, da.sum(dim=0)
 
 
@@ -481,6 +483,11 @@ def backward_by_hand_of(dh_t, dc_t, cache, o_from_dc=False, f_reads_c_t=False, g
     ("5.7", backward_with(f_reads_c_t=True), "da_f uses c_t"),
     ("5.7", backward_with(g_again=True), "the cache's g is already tanh of its pre-activation"),
     ("5.7", backward_with(dx_transposed=True), "dx_t = da @ W_ih"),
+    ("5.1", per_gate_with(product=True), "c_t is the product f_t * c_prev * i_t * C~_t: the cell state is a sum"),
+    ("5.2", lambda x_t, h_prev, c_prev, W_ih, W_hh, b_ih, b_hh:
+        fused_step()(x_t, h_prev, c_prev, W_ih, W_hh, b_hh, b_hh),  # b_hh in b_ih's place
+     "b_hh is added twice and b_ih not at all"),
+    ("5.7", backward_with(gates_again=True), "the cache's i, f, o are already sigmoid outputs"),
 ])
 def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words) -> None:
     assert words in failure(exercise_id, answer)

@@ -432,6 +432,16 @@ def difference_with(reduce):
     return answer
 
 
+def difference_from_grus_states(gru, x):
+    """Every textbook step started from gru's own previous state: one step's difference, not the sequence's."""
+    weights = (gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
+    with torch.no_grad():
+        output = gru(x)[0]
+        previous = torch.cat((torch.zeros_like(output[:1]), output[:-1]))
+        states = torch.stack([reference_cho_step(x_t, h, *weights) for x_t, h in zip(x, previous)])
+        return (states - output).abs().max().item()
+
+
 def grouped_by_tensor(gru, layer=0, reverse=False):
     suffix = f"_l{layer}" + ("_reverse" if reverse else "")
     return tuple(getattr(gru, name + suffix).chunk(3) for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
@@ -455,6 +465,14 @@ def lower_case_compare(mode, input_size, hidden_size, num_layers=1, bias=True, b
      "the search stopped below the LSTM's hidden size"),
     ("6.6", lambda input_size, h: count_parameters("lstm", input_size, h),
      "count_parameters takes mode in capitals"),
+    ("6.1", step(reset_gate=torch.tanh), "r uses tanh: the reset gate is a gate, r = sigmoid(...)"),
+    ("6.1", step(r_reads="z"), "r is computed with z's weights and biases"),
+    ("6.1", step(mixes_old=False), "h' is n alone"),
+    ("6.2", step(reset="before", mixes_old=False), "h' is n alone"),
+    ("6.3", difference_from_grus_states, "each textbook step starts from gru's own previous state"),
+    ("6.6", lambda input_size, h: min(range(1, 4 * h), key=lambda H: abs(count_parameters("GRU", input_size, H)
+                                                                         - count_parameters("LSTM", input_size, H))),
+     "an LSTM of the same candidate size H: the target is fixed"),
 ])
 def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words):
     assert words in failure(exercise_id, answer)

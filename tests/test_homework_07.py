@@ -120,7 +120,7 @@ def test_the_wrong_layer_is_named():
 # ------------------------------------------------------------- 7.2 the generator
 
 def generator(distractors=(2, 6), first_at=None, labels=lambda a, b: 2 * a + b, seeded=True, global_seed=False,
-              shared_distractors=False):
+              shared_distractors=False, x_index=0):
     def temporal_order_data(n, T, seed):
         if global_seed:
             torch.manual_seed(seed)
@@ -131,8 +131,8 @@ def generator(distractors=(2, 6), first_at=None, labels=lambda a, b: 2 * a + b, 
         first = torch.randint(T // 10, 2 * T // 10, (n,), generator=g) if first_at is None else first_at(T, which)
         second = torch.randint(5 * T // 10, 6 * T // 10, (n,), generator=g)
         columns = torch.arange(n)
-        symbols[first, columns] = which[0]
-        symbols[second, columns] = which[1]
+        symbols[first, columns] = which[0] + x_index
+        symbols[second, columns] = which[1] + x_index
         return F.one_hot(symbols, 6).float(), labels(which[0], which[1])
     return temporal_order_data
 
@@ -351,6 +351,24 @@ def read_a_pair(state, output):
     return h_n[-1]
 
 
+def sign_test(higher, lower, denominator=lambda n: 2 ** n, losses=lambda a, b: a <= b):
+    """The reference's sign test, with the coin's chance divided by ``denominator`` and the seeds lost counted by
+    ``losses`` (a mistake unless the defaults)."""
+    n, wins = len(higher), sum(a > b for a, b in zip(higher, lower))
+    lost = sum(losses(a, b) for a, b in zip(higher, lower))
+    chance = lambda k: sum(math.comb(n, j) for j in range(k, n + 1)) / denominator(n)
+    return "holds" if chance(wins) <= 0.05 else "does not" if chance(lost) <= 0.05 else "inconclusive"
+
+
+def seeds_for_exactly(win_rate, power):
+    """7.6 with the chance of exactly the needed wins, not at least."""
+    for n in range(1, 51):
+        needed = next((k for k in range(n + 1) if sum(math.comb(n, j) for j in range(k, n + 1)) / 2 ** n <= 0.05), None)
+        if needed is not None and math.comb(n, needed) * win_rate ** needed * (1 - win_rate) ** (n - needed) >= power:
+            return n
+    return None
+
+
 def run_seeds_in_order(run, seeds):
     values, mean, low, high = runner()(run, seeds)
     return mean, low, high, values
@@ -367,6 +385,13 @@ def run_seeds_in_order(run, seeds):
     ("7.4", lambda kind, I, C, n: _mistaken(kind, I, C, n, "read-out without bias"), "the read-out's bias is missing"),
     ("7.4", lambda kind, I, C, n: parameter_count(kind, I, C, hand_matched(kind, I, C, n)),
      "the parameter count of the right model"),
+    ("7.1", factory(read=lambda state, output: output.mean(dim=0)), "it reads out the mean of the outputs over time"),
+    ("7.2", generator(x_index=1), "X (index 0 of TEMPORAL_SYMBOLS) never appears"),
+    ("7.5", lambda higher, lower: sign_test(higher, lower, denominator=lambda n: 2 * n),
+     "the chance is divided by 2 * n"),
+    ("7.5", lambda higher, lower: sign_test(higher, lower, losses=lambda a, b: a < b),
+     "'does not' counts only the seeds `higher` loses outright"),
+    ("7.6", seeds_for_exactly, "it uses the chance of exactly k wins"),
 ])
 def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words):
     assert words in failure(exercise_id, answer)

@@ -26,10 +26,10 @@ def failure(exercise_id: str, *objects) -> str:
 
 # ---------------------------------------------------------------- 8.1
 
-def table(names, alpha, boundaries=True, dim=1, denominator_alpha=True):
+def table(names, alpha, boundaries=True, dim=1, denominator_alpha=True, stop=True):
     counts = torch.zeros(V, V, dtype=torch.float64)
     for name in names:
-        tokens = [START, *letter_indices(name), STOP] if boundaries else letter_indices(name)
+        tokens = [START, *letter_indices(name)] + [STOP] * stop if boundaries else letter_indices(name)
         for previous, token in zip(tokens, tokens[1:]):
             counts[previous, token] += 1
     total = (counts + alpha).sum(dim=dim, keepdim=True) if denominator_alpha else counts.sum(dim=dim, keepdim=True).clamp_min(1)
@@ -325,7 +325,7 @@ def perplexity_flat(model, items):
     return math.exp(F.cross_entropy(logits, targets).item())           # (T, B, V): classes read from dim 1
 
 
-def sampler_with(feed_start=False, carry=True, shape=(1, 1)):
+def sampler_with(feed_start=False, carry=True, shape=(1, 1), letter_offset=0):
     def sample_name(model, language, temperature, top_k, generator, max_length=20):
         languages, token, state, letters = torch.tensor([language]), START, None, []
         while len(letters) < max_length:
@@ -335,7 +335,7 @@ def sampler_with(feed_start=False, carry=True, shape=(1, 1)):
             token = int(torch.multinomial(next_letter_probs(logits[-1, 0], temperature, top_k), 1, generator=generator))
             if token == STOP:
                 break
-            letters.append(ALPHABET[token])
+            letters.append(ALPHABET[token + letter_offset])
         return "".join(letters)
     return sample_name
 
@@ -370,6 +370,18 @@ def ord_indices(names, alpha):
     return (counts + alpha) / (counts + alpha).sum(dim=1, keepdim=True)
 
 
+def threshold_from_the_smallest(logits, temperature, top_k):
+    """8.3 with the k-th SMALLEST logit as the top-k threshold (sort() is ascending)."""
+    if temperature == 0 or top_k is None:
+        return probs()(logits, temperature, top_k)
+    z = logits.double()
+    return F.softmax(z.masked_fill(z < z.sort().values[top_k - 1], float("-inf")) / temperature, dim=-1)
+
+
+def lowered_samples(samples, train_names, held_out_names):
+    return sorter()([name.lower() for name in samples], train_names, held_out_names)
+
+
 def held_out_first(samples, train_names, held_out_names):
     counts = {"train": 0, "held-out": 0, "new": 0}
     for name in samples:
@@ -402,6 +414,13 @@ def new_once(samples, train_names, held_out_names):
     ("8.5", tbptt_with(flat=False), "F.cross_entropy reads the classes from dim 1"),
     ("8.6", held_out_first, "check the training names first"),
     ("8.6", new_once, "a new name that comes back is counted once"),
+    ("8.1", lambda names, alpha: table(names, alpha, stop=False), "the pairs last letter -> STOP are missing"),
+    ("8.3", lambda logits, t, k: torch.full((V,), 1 / V, dtype=torch.float64) if t == 0 else probs()(logits, t, k),
+     "it is uniform: temperature 0 is greedy decoding"),
+    ("8.3", threshold_from_the_smallest, "the threshold is the k-th SMALLEST logit"),
+    ("8.4", sampler_with(letter_offset=-1), "with every letter off by one: token t is the letter ALPHABET[t], not "
+                                            "ALPHABET[t - 1]"),
+    ("8.6", lowered_samples, "it lower-cases the samples but not the names it compares them with"),
 ])
 def test_a_second_battery_of_mistakes_is_named(exercise_id, answer, words):
     assert words in failure(exercise_id, answer)

@@ -12,6 +12,7 @@ with that mistake. Every exercise says "write it yourself": a call to the librar
 (``recurrent_lib.numpy_rnn``'s backward passes, ``recurrent_lib.gradients``, ``clip_grad_norm_``) is refused
 (:mod:`..shortcuts`).
 """
+import itertools
 import warnings
 from collections.abc import Callable
 from typing import Any
@@ -33,6 +34,8 @@ from ..wire import JSON, Scalar, call, encode
 Arrays = dict[str, np.ndarray]
 GRAD_NAMES = ("dx", "dprev_h", "dWx", "dWh", "db")
 SEQUENCE_GRAD_NAMES = ("dx", "dh0", "dWx", "dWh", "db")
+CACHE_NAMES = ("x", "prev_h", "Wx", "Wh", "next_h")  # rnn_step_forward's cache, in its order
+CACHE_SWAPS = tuple(itertools.combinations(range(len(CACHE_NAMES)), 2))
 ALIGN_HINT = ("rows are examples: dx = da @ Wx.T, dprev_h = da @ Wh.T, dWx = x.T @ da, dWh = prev_h.T @ da, "
               "db = da.sum(axis=0)")
 
@@ -195,7 +198,7 @@ def step_mistakes(dnext_h: np.ndarray, cache: tuple[np.ndarray, ...]) -> dict[st
 
 
 def _copy_step_args(dnext_h: np.ndarray, cache: tuple[np.ndarray, ...]) -> Arrays:
-    return {"dnext_h": dnext_h.copy(), **{name: a.copy() for name, a in zip(("x", "prev_h", "Wx", "Wh", "next_h"), cache)}}
+    return {"dnext_h": dnext_h.copy(), **{name: a.copy() for name, a in zip(CACHE_NAMES, cache)}}
 
 
 def probe_step_backward(rnn_step_backward: Callable[..., Any]) -> dict[str, JSON]:
@@ -206,13 +209,35 @@ def probe_step_backward(rnn_step_backward: Callable[..., Any]) -> dict[str, JSON
         results[case], results[f"{case}: kinds"] = call_numpy(rnn_step_backward, given["dnext_h"],
                                                               tuple(list(given.values())[1:]))
         results[f"{case}: changed"] = _changed(before, given)
+        if isinstance(results[case], dict) and "raised" in results[case]:  # a cache unpacked in another order?
+            for i, j in CACHE_SWAPS:
+                swapped = [a.copy() for a in cache]
+                swapped[i], swapped[j] = swapped[j], swapped[i]
+                results[f"{case}: swapped {i} {j}"] = call_numpy(rnn_step_backward, dnext_h.copy(), tuple(swapped))[0]
     return results
+
+
+def _cache_order(results: dict[str, Any], case: str, expected: dict[str, np.ndarray], call_text: str) -> None:
+    """The step raised, yet with two items of the cache swapped it returns the right gradients: name the order."""
+    for i, j in CACHE_SWAPS:
+        grads = results.get(f"{case}: swapped {i} {j}")
+        if isinstance(grads, (tuple, list)) and len(grads) == len(expected) and all(
+                isinstance(g, Tensor) and close(g, torch.from_numpy(e), atol=1e-8, rtol=1e-6)
+                for g, e in zip(grads, expected.values())):
+            order = list(CACHE_NAMES)
+            order[i], order[j] = order[j], order[i]
+            raise CheckFailure(f"{call_text} unpacks the cache in another order, as ({', '.join(order)}): with "
+                               f"{CACHE_NAMES[i]} and {CACHE_NAMES[j]} swapped in the cache it returns the right "
+                               f"gradients; rnn_step_forward's cache is ({', '.join(CACHE_NAMES)}): unpack it as "
+                               f"{', '.join(CACHE_NAMES)} = cache")
 
 
 def judge_step_backward(results: dict[str, Any]) -> None:
     refuse(results.get("uses"), LIBRARY_BACKWARD, "write the backward pass of a step yourself")
     for case, (dnext_h, cache) in step_cases().items():
         call_text = f"rnn_step_backward (with {case})"
+        expected = dict(zip(GRAD_NAMES, reference_step_backward(dnext_h, cache)))
+        _cache_order(results, case, expected, call_text)
         grads = _expect_grads(returned(results[case], call_text, ALIGN_HINT), GRAD_NAMES, call_text)
         _expect_numpy_float64(results[f"{case}: kinds"], GRAD_NAMES, call_text, "the gradient check after 4.3")
         (N, D), H = cache[0].shape, cache[3].shape[0]
@@ -221,7 +246,6 @@ def judge_step_backward(results: dict[str, Any]) -> None:
         hints = {"dWx": {(H, D): "that is dWx transposed: dWx = x.T @ da has Wx's shape"},
                  "db": {(N, H): "db sums da over the batch: da.sum(axis=0)",
                         (N,): "that sums over the units: db sums da over the batch, da.sum(axis=0)"}}
-        expected = dict(zip(GRAD_NAMES, reference_step_backward(dnext_h, cache)))
         if isinstance(grads[4], (Scalar, float)):
             raise CheckFailure(f"db (with {case}) is a single number, {describe(grads[4])}: np.sum(da) adds up "
                                f"everything; db sums da over the batch only, da.sum(axis=0), of shape (H,)")
@@ -437,6 +461,8 @@ def numerical_mistakes(x: np.ndarray, W: np.ndarray, c: np.ndarray, df: np.ndarr
         "difference (f(x + h) - f(x - h)) / (2 * h), whose error is of order h**2": forward,
         "it is twice the gradient: the centred difference spans 2 * h, so divide by 2 * h": 2 * centred,
         "it is half the gradient: divide (f(x + h) - f(x - h)) by 2 * h, not by 4 * h": centred / 2,
+        f"it is the gradient divided by h (about {1 / h:g} times too large): divide (f(x + h) - f(x - h)) by 2 * h, "
+        "not by 2 * h**2": centred / h,
         "it ignores df: the gradient of sum(f(x) * df) weights f's change by df, np.sum((plus - minus) * df)":
             unweighted,
         "it is half the one-sided difference, (f(x + h) - f(x)) / (2 * h): the second evaluation must be at x - h "
@@ -545,10 +571,16 @@ def _unbatched_norms(rnn: nn.RNN, x: Tensor) -> Tensor:
 
 def norm_mistakes(rnn: nn.RNN, x: Tensor) -> dict[str, Tensor]:
     g, h = _state_gradients(rnn, x)
+    weight_norms = {name: p.grad.norm() for name, p in rnn.named_parameters() if p.grad is not None}
     rnn.zero_grad()
     direct = torch.zeros(x.shape[0])
     direct[-1] = g[-1].norm()
-    return {
+    mistakes = {
+        f"every entry is the norm of rnn.{name}.grad, the gradient of a weight: the weights serve every step, so "
+        f"their gradient is one sum over all steps; entry t - 1 is the norm of the gradient of the STATE h_t, "
+        f"dL/dh_t: keep each state, call h.retain_grad() on it, and read h.grad after backward()":
+            norm.expand(x.shape[0]) for name, norm in weight_norms.items()}
+    return mistakes | {
         "it is zero before the last step: that is output.grad, only what the loss reads from h_t directly; the "
         "gradient through the later steps flows inside nn.RNN, so run it one step at a time and call "
         "retain_grad() on each state": direct,
@@ -804,6 +836,11 @@ def truncated_mistakes(dh: np.ndarray, cache: list, K: int) -> dict[str, dict[st
                                   "(dprev_h)", chunks[0][name])
     mistakes["dh0"].setdefault("it is what the LAST chunk's first step sends back: dh0 belongs to the first chunk, "
                                "the one that starts from h0", chunks[-1]["dh0"])
+    last_only = np.zeros((N, T, cache[0][2].shape[0]))
+    last_only[:, starts[-1]:] = chunks[-1]["dx"]
+    mistakes["dx"].setdefault("it holds the last chunk's steps only, the others are zero: backpropagate every chunk, "
+                              "from the last back to the first; at a border drop only the gradient carried back "
+                              "(dprev_h), not the chunks before it", last_only)
     mistakes["dx"].setdefault("its chunks are in reverse order: concatenate the chunks' dx from the first chunk to "
                               "the last", np.concatenate([c["dx"] for c in chunks[::-1]], axis=1))
     return mistakes

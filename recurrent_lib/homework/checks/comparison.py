@@ -198,6 +198,8 @@ def judge_factory(results: dict[str, Any]) -> None:
             "it holds raw scores: apply log_softmax over the classes (dim=-1)": scores,
             "it reads out the first step's output: use the final hidden state h_n[-1] (= output[-1])":
                 F.log_softmax(outputs[0] @ w.T + b, dim=-1),
+            "it reads out the mean of the outputs over time: use the final hidden state h_n[-1] (= output[-1]), "
+            "which has read the whole sequence": F.log_softmax(outputs.mean(dim=0) @ w.T + b, dim=-1),
             "the log_softmax runs over the batch: take it over the classes (dim=-1)": F.log_softmax(scores, dim=0),
         }
         if kind == "lstm":
@@ -265,6 +267,10 @@ def _check_data(case: str, observed: Any) -> tuple[Tensor, Tensor]:
     if (counts > 2).any():
         raise CheckFailure(f"{int((counts > 2).sum())} of {n} sequences from {what} hold more than two X/Y symbols: "
                            f"the distractors must be a, b, c, d only (indices 2 to 5), or the order is ambiguous")
+    if (counts < 2).any() and not (symbols == 0).any():
+        raise CheckFailure(f"X (index 0 of TEMPORAL_SYMBOLS) never appears in {what}: X and Y are indices 0 and 1 "
+                           f"(written as 1 and 2, X becomes Y and Y the distractor a): draw them with "
+                           f"torch.randint(0, 2, ...)")
     if (counts < 2).any():
         raise CheckFailure(f"{int((counts < 2).sum())} of {n} sequences from {what} hold fewer than two X/Y symbols: "
                            f"place exactly two, one in each window")
@@ -574,10 +580,13 @@ def _verdict_mistakes() -> dict[str, Callable[[list[float], list[float]], str]]:
     def by(rule: Callable[[list[float], list[float]], bool]) -> Callable[[list[float], list[float]], str]:
         return lambda a, b: "holds" if rule(a, b) else "does not"
 
-    def sign_test(wins: Callable[[float, float], bool], holds_at: Callable[[int, int], bool]) -> Callable[..., str]:
+    def sign_test(wins: Callable[[float, float], bool], holds_at: Callable[[int, int], bool],
+                  losses: Callable[[float, float], bool] | None = None) -> Callable[..., str]:
+        """The verdict counting ``wins`` (and ``losses``; None: every seed not won) with the test ``holds_at``."""
         def rule(a: list[float], b: list[float]) -> str:
             n, k = len(a), sum(wins(x, y) for x, y in zip(a, b))
-            return "holds" if holds_at(n, k) else "does not" if holds_at(n, n - k) else "inconclusive"
+            lost = n - k if losses is None else sum(losses(x, y) for x, y in zip(a, b))
+            return "holds" if holds_at(n, k) else "does not" if holds_at(n, lost) else "inconclusive"
         return rule
 
     return {
@@ -599,6 +608,12 @@ def _verdict_mistakes() -> dict[str, Callable[[list[float], list[float]], str]]:
             sign_test(lambda x, y: x >= y, lambda n, k: _tail(n, k) <= 0.05),
         "the tail leaves out k itself: the chance of 'at least k wins' is P(X >= k), including k":
             sign_test(lambda x, y: x > y, lambda n, k: _tail(n, k + 1) <= 0.05),
+        "the chance is divided by 2 * n: a fair coin's chance of at least k wins of n is the sum of C(n, j) for "
+        "j >= k divided by 2 ** n, the number of equally likely outcomes":
+            sign_test(lambda x, y: x > y, lambda n, k: _tail(n, k) * 2 ** n / (2 * n) <= 0.05),
+        "'does not' counts only the seeds `higher` loses outright: a tie is no win either, so the claim fails on the "
+        "n - k seeds it does not win, ties included":
+            sign_test(lambda x, y: x > y, lambda n, k: _tail(n, k) <= 0.05, losses=lambda x, y: x < y),
     }
 
 
@@ -654,6 +669,8 @@ def _seeds_for(win_rate: float, power: float, mistake: str = "") -> int | None:
         if mistake == "two-sided":
             needed = next((k for k in range(n + 1) if _tail(n, k) <= 0.025), None)
         chance = _power(n, 0.5 if mistake == "coin" else win_rate, needed)
+        if mistake == "exactly" and needed is not None:
+            chance = math.comb(n, needed) * win_rate ** needed * (1 - win_rate) ** (n - needed)
         if chance >= power:
             return n
     return None
@@ -665,6 +682,8 @@ SEEDS_MISTAKES = {
     "two-sided": "the test is one-sided: 'holds' needs P(at least k wins of n | coin) <= 0.05, not 0.025",
     "coin": "the chance of a 'holds' is computed for a fair coin; compute it at the pilot's win rate, "
             "sum of C(n, i) p^i (1 - p)^(n - i) for i >= k",
+    "exactly": "it uses the chance of exactly k wins: a 'holds' comes with k wins or more, so the chance is the sum "
+               "of C(n, i) p^i (1 - p)^(n - i) for i >= k",
 }
 
 

@@ -44,18 +44,24 @@ BIGRAM_CASES = {  # case -> (names, alpha)
 }
 
 
-def _pairs(names: list[str], with_boundaries: bool = True) -> Tensor:
-    """(V, V) float64 counts of [previous, next] over ``names``."""
+def _pairs(names: list[str], start: bool = True, stop: bool = True) -> Tensor:
+    """(V, V) float64 counts of [previous, next] over ``names``, without the pairs START -> first letter (``start``
+    False) or last letter -> STOP (``stop`` False)."""
     counts = bigram_counts([(name, 0) for name in names], 1)[0].double()
-    if not with_boundaries:
+    if not start:
         counts[START, :] = 0
+    if not stop:
         counts[:, STOP] = 0
     return counts
 
 
+def _table(counts: Tensor, alpha: float) -> Tensor:
+    """The smoothed table of ``counts``: each row normalised."""
+    return (counts + alpha) / (counts + alpha).sum(dim=1, keepdim=True)
+
+
 def bigram_reference(names: list[str], alpha: float) -> Tensor:
-    counts = _pairs(names) + alpha
-    return counts / counts.sum(dim=1, keepdim=True)
+    return _table(_pairs(names), alpha)
 
 
 def probe_bigram(bigram_table: Callable[..., Any]) -> dict[str, JSON]:
@@ -99,8 +105,11 @@ def judge_bigram(results: dict[str, Any]) -> None:
             "it holds log-probabilities: return the probabilities themselves (each row sums to 1)":
                 bigram_reference(names, alpha).log(),
             "the pairs START -> first letter and last letter -> STOP are missing: read every name as "
-            "[START] + letters + [STOP] (both index 57)":
-                (_pairs(names, False) + alpha) / (_pairs(names, False) + alpha).sum(dim=1, keepdim=True),
+            "[START] + letters + [STOP] (both index 57)": _table(_pairs(names, start=False, stop=False), alpha),
+            "the pairs last letter -> STOP are missing: read every name as [START] + letters + [STOP] (both index "
+            "57), so that the model learns where names end": _table(_pairs(names, stop=False), alpha),
+            "the pairs START -> first letter are missing: read every name as [START] + letters + [STOP] (both index "
+            "57), so that the model learns how names begin": _table(_pairs(names, start=False), alpha),
         }
         expect_close(table, bigram_reference(names, alpha), what, mistakes, atol=1e-8, rtol=1e-6)
 
@@ -226,6 +235,9 @@ def probs_mistakes(temperature: float, top_k: int | None) -> dict[str, Tensor]:
     else:
         keep[:] = True
     mistakes: dict[str, Tensor] = {}
+    if temperature == 0:
+        mistakes["it is uniform: temperature 0 is greedy decoding, probability 1 on the largest logit (argmax) and 0 "
+                 "elsewhere"] = torch.full((V,), 1 / V, dtype=torch.float64)
     if temperature > 0:
         masked = z.masked_fill(~keep, float("-inf"))
         mistakes |= {
@@ -245,6 +257,9 @@ def probs_mistakes(temperature: float, top_k: int | None) -> dict[str, Tensor]:
             "(or mask the logits with -inf before the softmax)": full * keep,
             "it keeps k + 1 tokens: the threshold is the k-th largest logit, topk(k).values[-1] (sorted values "
             "[k] is the (k + 1)-th)": next_token_probs(z[None], temperature, top_k + 1)[0],
+            "the threshold is the k-th SMALLEST logit (sort() is ascending), which keeps all but k - 1 tokens: the "
+            "threshold is the k-th largest, logits.topk(k).values[-1]":
+                F.softmax(z.masked_fill(z < z.sort().values[top_k - 1], float("-inf")) / temperature, dim=-1),
             "it keeps the k SMALLEST logits: keep the k largest (topk's default, largest=True)":
                 F.softmax(z.masked_fill(z > z.topk(top_k, largest=False).values[-1], float("-inf")) / temperature,
                           dim=-1),
@@ -379,6 +394,11 @@ def _expect_names(value: Any, what: str, count: int) -> list[str]:
     return value
 
 
+def _shifted(name: str, shift: int) -> str:
+    """``name`` with every letter turned into the one ``shift`` places further in ALPHABET (a token read off by one)."""
+    return "".join(ALPHABET[(ALPHABET.index(letter) + shift) % len(ALPHABET)] for letter in name)
+
+
 def judge_sampler(results: dict[str, Any]) -> None:
     refuse(results.get("uses"), {f"{LIBRARY}.sample": "the library's sample", f"{LIBRARY}.draw": "the library's draw"},
            "write the sampling loop yourself (torch.multinomial with generator= is fine)")
@@ -402,6 +422,12 @@ def judge_sampler(results: dict[str, Any]) -> None:
                                f"sample_name(model, 0, 1.0, None, generator) {SAMPLER_DRAWS} times", SAMPLER_DRAWS)
     for language in (0, 1):
         names = _expect_names(results[f"greedy {language}"], f"sample_name(model, {language}, 0.0, None, generator)", 3)
+        shifted = next((shift for shift in (-1, 1) if all(name == _shifted(greedy[language], shift) for name in names)),
+                       None)
+        if shifted is not None:
+            raise CheckFailure(f"at temperature 0 sample_name(model, {language}, ...) returned {names}, the greedy name "
+                               f"{greedy[language]!r} with every letter off by one: token t is the letter "
+                               f"ALPHABET[t], not ALPHABET[t {'-' if shifted < 0 else '+'} 1]")
         if any(name != greedy[language] for name in names):
             raise CheckFailure(f"at temperature 0 sample_name(model, {language}, ...) returned {names}, expected the "
                                f"greedy name {greedy[language]!r} every time (the most likely token at every step): "
@@ -630,6 +656,8 @@ def _sort_mistakes(samples: list[str], train: list[str], held_out: list[str]) ->
                                                else "new", samples),
         "a new name that comes back is counted once: every sample counts, repeats too":
             counts(exact, [n for k, n in enumerate(samples) if exact(n) != "new" or n not in samples[:k]]),
+        "it lower-cases the samples but not the names it compares them with, so 'Ana' never matches: compare the "
+        "samples exactly as they are ('ana' is not 'Ana')": counts(lambda n: exact(n.lower()), samples),
         "it ignores case: the names must be spelled exactly alike ('ana' is not 'Ana')":
             counts(lambda n: "train" if n.casefold() in {t.casefold() for t in train} else
                    "held-out" if n.casefold() in {h.casefold() for h in held_out} else "new", samples),

@@ -48,13 +48,16 @@ INPUT_NAMES = ("x_t", "h_prev", "W_ih", "W_hh", "b_ih", "b_hh")
 def gru_reference(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih: Tensor | float, b_hh: Tensor | float,
                   *, reset: str = "after", z_keeps: bool = True, order: str = ORDER,
                   candidate: Callable[[Tensor], Tensor] = torch.tanh, without: tuple[str, ...] = (),
-                  reset_old: bool = False) -> Tensor:
+                  reset_old: bool = False, reset_gate: Callable[[Tensor], Tensor] = torch.sigmoid,
+                  r_reads: str = "r", mixes_old: bool = True) -> Tensor:
     """One GRU step, (batch, hidden_size), and with other arguments its mistaken versions.
 
     reset: "after" (PyTorch: r * (h W_hn^T + b_hn)), "before" (textbook: (r * h) W_hn^T + b_hn), and the mistakes
     "after, b_hn outside" (r * (h W_hn^T) + b_hn), "before, b_hn scaled" ((r * h) W_hn^T + r * b_hn), "none" (no r);
     z_keeps: h' = (1 - z) n + z h (True, PyTorch) or (1 - z) h + z n; order: the gates the three blocks are read as;
-    without: the candidate's biases left out ("b_in", "b_hn"); reset_old: r also scales the old state in h'.
+    without: the candidate's biases left out ("b_in", "b_hn"); reset_old: r also scales the old state in h';
+    reset_gate: r's activation; r_reads: the gate whose weights r is computed with; mixes_old: False mixes n with
+    itself in h' (so h' = n).
     """
     H = W_hh.shape[1]
     W_i = dict(zip(order, W_ih.split(H)))
@@ -63,7 +66,7 @@ def gru_reference(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih:
     b_h = dict(zip(order, b_hh.split(H) if isinstance(b_hh, Tensor) else (b_hh,) * 3))
     b_i["n"] = 0.0 if "b_in" in without else b_i["n"]
     b_h["n"] = 0.0 if "b_hn" in without else b_h["n"]
-    r = torch.sigmoid(x_t @ W_i["r"].T + b_i["r"] + h_prev @ W_h["r"].T + b_h["r"])
+    r = reset_gate(x_t @ W_i[r_reads].T + b_i[r_reads] + h_prev @ W_h[r_reads].T + b_h[r_reads])
     z = torch.sigmoid(x_t @ W_i["z"].T + b_i["z"] + h_prev @ W_h["z"].T + b_h["z"])
     hidden_part = {
         "after": lambda: r * (h_prev @ W_h["n"].T + b_h["n"]),
@@ -73,7 +76,7 @@ def gru_reference(x_t: Tensor, h_prev: Tensor, W_ih: Tensor, W_hh: Tensor, b_ih:
         "none": lambda: h_prev @ W_h["n"].T + b_h["n"],
     }[reset]()
     n = candidate(x_t @ W_i["n"].T + b_i["n"] + hidden_part)
-    old = r * h_prev if reset_old else h_prev
+    old = (r * h_prev if reset_old else h_prev) if mixes_old else n
     return (1 - z) * n + z * old if z_keeps else (1 - z) * old + z * n
 
 
@@ -135,6 +138,12 @@ def single_mistakes(reset: str) -> list[tuple[str, dict[str, Any]]]:
         (f"the candidate's hidden bias b_hn is missing: its hidden part is {HIDDEN_PART[reset]}", {"without": ("b_hn",)}),
         ("r also scales the old state in h': the update mixes n with h_prev itself, h' = (1 - z) * n + z * h_prev; "
          "the reset gate acts only inside the candidate n", {"reset_old": True}),
+        ("r uses tanh: the reset gate is a gate, r = sigmoid(...), a fraction between 0 and 1 (only the candidate n "
+         "uses tanh)", {"reset_gate": torch.tanh}),
+        ("r is computed with z's weights and biases (W_iz, W_hz, b_iz, b_hz): the reset gate has its own, W_ir, W_hr, "
+         "b_ir, b_hr (the first of the three blocks)", {"r_reads": "z"}),
+        ("h' is n alone (z * n + (1 - z) * n = n): the update mixes the candidate with the old state, h' = (1 - z) * n "
+         "+ z * h_prev", {"mixes_old": False}),
     ]
     return mistakes
 
@@ -273,7 +282,13 @@ def difference_mistakes(gru: nn.GRU, x: Tensor) -> dict[str, float]:
     with torch.no_grad():
         output, h_n = gru(x)
     difference = textbook_states(gru, x) - output
+    weights = (gru.weight_ih_l0, gru.weight_hh_l0, gru.bias_ih_l0, gru.bias_hh_l0)
+    with torch.no_grad():  # every textbook step started from gru's own previous state
+        one_step = gru_reference(x, torch.cat((torch.zeros_like(output[:1]), output[:-1])), *weights, reset="before")
     return {
+        "each textbook step starts from gru's own previous state, output[t - 1]: that measures one step's difference "
+        "only; run the textbook form on its own states, h = gru_step_cho(x[t], h, ...), from h_0 = 0":
+            (one_step - output).abs().max().item(),
         "it is the largest difference of the last states only: compare every step's state, the whole output "
         "sequence": difference[-1].abs().max().item(),
         "it is the mean absolute difference: return the largest one, .abs().max()": difference.abs().mean().item(),
@@ -553,6 +568,9 @@ def match_mistakes(input_size: int, lstm_hidden_size: int) -> dict[str, set[int]
         return {math.floor(x), round(x), math.ceil(x)}
 
     return {
+        "it compares nn.GRU(input_size, H) with an LSTM of the same candidate size H: the target is fixed, the count of "
+        "nn.LSTM(input_size, lstm_hidden_size); find the H whose GRU count is closest to it":
+            {min(sizes, key=lambda H: (abs(counts[H] - reference_count("LSTM", input_size, H)), H))},
         "the search stopped below the LSTM's hidden size: a GRU needs MORE units than the LSTM for the same count "
         "(3 gate blocks against 4), so search beyond it (up to 2 * lstm_hidden_size is enough)":
             {lstm_hidden_size - 1},

@@ -91,7 +91,11 @@ def lstm_update(pre: Tensors, c_prev: Tensor, *, candidate: Callable[[Tensor], T
 
 def _shared_step_mistakes(pre: Tensors, c_prev: Tensor, candidate: str) -> dict[str, tuple[Tensor, Tensor]]:
     """Mistakes of both step exercises; ``candidate`` is how the exercise names g ("C~_t" or "g")."""
+    product = torch.sigmoid(pre["f"]) * c_prev * torch.sigmoid(pre["i"]) * torch.tanh(pre["g"])
     return {
+        f"c_t is the product f_t * c_prev * i_t * {candidate}: the cell state is a sum, c_t = f_t * c_prev + i_t * "
+        f"{candidate} (keep part of the old state, add part of the candidate)":
+            (torch.sigmoid(pre["o"]) * torch.tanh(product), product),
         f"you coupled the gates, i_t = 1 - f_t (c_t = f_t * c_prev + (1 - f_t) * {candidate}): the LSTM has its own "
         "input gate, i_t = sigmoid(...) from its own weights (coupling is the GRU's idea)":
             lstm_update(pre, c_prev, coupled="i"),
@@ -228,9 +232,10 @@ def fused_cases() -> dict[str, Tensors]:
     return cases
 
 
-def fused_pre(t: Tensors, order: str = "ifgo", b_ih: bool = True, b_hh: bool = True) -> Tensors:
-    """The pre-activations cut into blocks read in ``order`` (a mistake unless "ifgo"), optionally a bias short."""
-    z = t["x_t"] @ t["W_ih"].T + t["h_prev"] @ t["W_hh"].T + (t["b_ih"] if b_ih else 0) + (t["b_hh"] if b_hh else 0)
+def fused_pre(t: Tensors, order: str = "ifgo", b_ih: int = 1, b_hh: int = 1) -> Tensors:
+    """The pre-activations cut into blocks read in ``order`` (a mistake unless "ifgo"); ``b_ih``, ``b_hh``: how many
+    times each bias is added (a mistake unless once)."""
+    z = t["x_t"] @ t["W_ih"].T + t["h_prev"] @ t["W_hh"].T + b_ih * t["b_ih"] + b_hh * t["b_hh"]
     return dict(zip(order, z.chunk(4, dim=1)))
 
 
@@ -245,8 +250,12 @@ def fused_mistakes(t: Tensors) -> dict[str, tuple[Tensor, Tensor]]:
         "the candidate g went through a sigmoid: g = tanh(...) (only i, f and o are sigmoids)":
             lstm_update(fused_pre(t), c, candidate=torch.sigmoid),
         "it is h_t = o * c_t: squash the cell state first, h_t = o * tanh(c_t)": lstm_update(fused_pre(t), c, h_squash=False),
-        "b_hh is missing: nn.LSTM adds both biases, b_ih and b_hh": lstm_update(fused_pre(t, b_hh=False), c),
-        "b_ih is missing: nn.LSTM adds both biases, b_ih and b_hh": lstm_update(fused_pre(t, b_ih=False), c),
+        "b_hh is missing: nn.LSTM adds both biases, b_ih and b_hh": lstm_update(fused_pre(t, b_hh=0), c),
+        "b_ih is missing: nn.LSTM adds both biases, b_ih and b_hh": lstm_update(fused_pre(t, b_ih=0), c),
+        "b_hh is added twice and b_ih not at all: nn.LSTM adds each bias once, x_t @ W_ih.T + b_ih + h_prev @ W_hh.T "
+        "+ b_hh": lstm_update(fused_pre(t, b_ih=0, b_hh=2), c),
+        "b_ih is added twice and b_hh not at all: nn.LSTM adds each bias once, x_t @ W_ih.T + b_ih + h_prev @ W_hh.T "
+        "+ b_hh": lstm_update(fused_pre(t, b_ih=2, b_hh=0), c),
         "the forget and input gates are exchanged in c_t = f * c_prev + i * g": lstm_update(fused_pre(t), c, swap_fi=True),
         **_shared_step_mistakes(fused_pre(t), c, "g_t"),
     }
@@ -656,15 +665,18 @@ def backward_cases() -> dict[str, Tensors]:
 
 def backward_by_hand(t: Tensors, *, cell_path: bool = True, h_path: bool = True, tanh_of_c: bool = True,
                      order: str = "ifgo", forget_scales: bool = True, output_from_dc: bool = False,
-                     forget_reads_c_t: bool = False, g_squashed_again: bool = False) -> tuple[Tensor, ...]:
+                     forget_reads_c_t: bool = False, g_squashed_again: bool = False,
+                     gates_squashed_again: bool = False) -> tuple[Tensor, ...]:
     """The six gradients of one step; the keywords make the mistakes: no incoming dc_t, no path through h_t into c_t,
-    1 - c_t^2 for tanh's slope, the pre-activation gradients stacked in another order, dc_prev without f."""
+    1 - c_t^2 for tanh's slope, the pre-activation gradients stacked in another order, dc_prev without f, the
+    slopes of g or of the sigmoid gates computed from their squashed values squashed again."""
     x, h_prev, c_prev, W_ih, W_hh, i, f, g, o, c = lstm_step_forward(*(t[k] for k in STEP_ARGS))[2]
     dh, tanh_c = t["dh_t"], torch.tanh(c)
+    slope = (lambda s: torch.sigmoid(s) * (1 - torch.sigmoid(s))) if gates_squashed_again else (lambda s: s * (1 - s))
     dc = (t["dc_t"] if cell_path else 0) + (dh * o * (1 - (tanh_c if tanh_of_c else c) ** 2) if h_path else 0)
-    pre = {"i": dc * g * i * (1 - i), "f": dc * (c if forget_reads_c_t else c_prev) * f * (1 - f),
+    pre = {"i": dc * g * slope(i), "f": dc * (c if forget_reads_c_t else c_prev) * slope(f),
            "g": dc * i * (1 - (torch.tanh(g) if g_squashed_again else g) ** 2),
-           "o": (dc if output_from_dc else dh) * tanh_c * o * (1 - o)}
+           "o": (dc if output_from_dc else dh) * tanh_c * slope(o)}
     da = torch.cat([pre[gate] for gate in order], dim=1)
     return da @ W_ih, da @ W_hh, dc * f if forget_scales else dc, da.T @ x, da.T @ h_prev, da.sum(0)
 
@@ -689,6 +701,8 @@ BACKWARD_MISTAKES: dict[str, dict[str, Any]] = {
     "f * (1 - f)": {"forget_reads_c_t": True},
     "g's slope is 1 - tanh(g)^2: the cache's g is already tanh of its pre-activation, so the slope is 1 - g^2":
         {"g_squashed_again": True},
+    "the gates' slopes apply sigmoid again: the cache's i, f, o are already sigmoid outputs, so the slope of i is "
+    "i * (1 - i), not sigmoid(i) * (1 - sigmoid(i))": {"gates_squashed_again": True},
 }
 
 

@@ -339,13 +339,6 @@ def test_5_6_passes_and_names_the_proj_size_mix_ups() -> None:
     assert "three tuples, got 2 items" in failure("5.6", lambda *a, **k: ((1,), (2,)))
 
 
-def test_every_exercise_has_a_check_that_runs_fast() -> None:
-    import time
-    for exercise_id, function in (("5.1", per_gate_step()), ("5.2", fused_step()), ("5.3", mapping()),
-                                  ("5.4", setter()), ("5.5", counter()), ("5.6", shapes()), ("5.7", backward())):
-        start = time.process_time()
-        check(exercise_id, function)
-        assert time.process_time() - start < 2, exercise_id
 
 
 # ------------------------------------------------------------- 5.7 the backward pass of one step

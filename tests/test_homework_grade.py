@@ -26,7 +26,6 @@ SOLUTION_01 = ROOT / "solutions" / "01_rnn_equation.ipynb"
 SOLUTION_02 = ROOT / "solutions" / "02_training_an_rnn.ipynb"
 EXERCISE_01 = ROOT / "exercises" / "01_rnn_equation.ipynb"
 EXERCISE_02 = ROOT / "exercises" / "02_training_an_rnn.ipynb"
-GRADING_BUDGET_S = 30  # per notebook, apart from cells that run into the time limit
 
 
 def can_sandbox() -> bool:
@@ -211,11 +210,6 @@ def test_generated_exercises_score_zero(outcomes: dict[str, Outcome], name: str)
     assert score(outcome) == (0, points)
     assert all("not implemented yet" in e["message"] for e in exercises_of(outcome).values())
     assert not runs(outcome)["passed"]
-
-
-def test_grading_a_notebook_stays_within_budget(outcomes: dict[str, Outcome]) -> None:
-    for case in (f"{kind} {name}" for kind in ("solution", "exercise") for name in ASSIGNMENTS):
-        assert outcomes[case].report["notebooks"][0]["seconds"] < GRADING_BUDGET_S, case
 
 
 def test_syntax_error_fails_only_its_own_exercise(outcomes: dict[str, Outcome]) -> None:

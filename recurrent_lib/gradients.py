@@ -2,6 +2,8 @@
 
 ``state_gradient_norms`` runs a recurrent layer one step at a time, so that every intermediate state
 is a tensor of its own whose gradient autograd keeps, then backpropagates a loss read at the last step.
+``backward_nodes`` counts how much graph a backward pass from a tensor runs through (lesson 08: a state
+carried without a detach makes every backward run through all earlier chunks).
 """
 import torch
 from torch import Tensor, nn
@@ -37,3 +39,17 @@ def state_gradient_norms(rnn: nn.Module, x: Tensor, *, weight: Tensor | None = N
         grads = [s.grad if s.grad is not None else torch.zeros_like(s) for s in parts]
         norms.append(torch.sqrt(sum((g.double() ** 2).sum() for g in grads)).cpu())
     return torch.stack(norms)
+
+
+def backward_nodes(tensor: Tensor) -> int:
+    """The number of autograd nodes a backward pass from ``tensor`` runs through (its ``grad_fn`` and every node
+    it leads back to, the leaves' AccumulateGrad included); an exact count, the same on any machine."""
+    if tensor.grad_fn is None:
+        raise ValueError("expected a tensor computed by autograd (with a grad_fn), got a leaf or a detached tensor")
+    seen, pending = set(), [tensor.grad_fn]
+    while pending:
+        node = pending.pop()
+        if node is not None and node not in seen:
+            seen.add(node)
+            pending += [parent for parent, _ in node.next_functions]
+    return len(seen)

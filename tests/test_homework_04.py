@@ -75,17 +75,28 @@ def clip_grad_norm(parameters, max_norm):
     return total.item()
 
 
-def truncated_rnn_backward(dh, cache, K):
-    N, T, H = dh.shape
-    D = cache[0][0].shape[1]
-    dx, dprev_h = np.zeros((N, T, D)), np.zeros((N, H))
-    dWx, dWh, db = np.zeros((D, H)), np.zeros((H, H)), np.zeros(H)
-    for t in reversed(range(T)):
-        if (t + 1) % K == 0:
-            dprev_h = np.zeros((N, H))          # nothing crosses the border from the next chunk
-        dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(dh[:, t] + dprev_h, cache[t])
-        dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
-    return dx, dprev_h, dWx, dWh, db
+def truncated_with(cut, drop_direct=False, zero_dh0=False):
+    """4.6 written with the gradient from step t + 1 cut where cut(t, T, K) (right: (t + 1) % K == 0), and
+    optionally two other slips: the border's own dh dropped, dh0 zeroed."""
+    def truncated_rnn_backward(dh, cache, K):
+        N, T, H = dh.shape
+        D = cache[0][0].shape[1]
+        dx, dprev_h = np.zeros((N, T, D)), np.zeros((N, H))
+        dWx, dWh, db = np.zeros((D, H)), np.zeros((H, H)), np.zeros(H)
+        for t in reversed(range(T)):
+            direct = dh[:, t]
+            if cut(t, T, K):
+                if drop_direct:
+                    direct = np.zeros((N, H))
+                else:
+                    dprev_h = np.zeros((N, H))
+            dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(direct + dprev_h, cache[t])
+            dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
+        return dx, np.zeros((N, H)) if zero_dh0 else dprev_h, dWx, dWh, db
+    return truncated_rnn_backward
+
+
+truncated_rnn_backward = truncated_with(lambda t, T, K: (t + 1) % K == 0)
 
 
 def truncated_by_chunks(dh, cache, K):
@@ -476,25 +487,6 @@ def test_clipping_mistakes_are_named(answer, expected):
 
 
 # ------------------------------------------------------------- 4.6 truncated BPTT
-
-def truncated_with(cut, drop_direct=False, zero_dh0=False):
-    def truncated_rnn_backward(dh, cache, K):
-        N, T, H = dh.shape
-        D = cache[0][0].shape[1]
-        dx, dprev_h = np.zeros((N, T, D)), np.zeros((N, H))
-        dWx, dWh, db = np.zeros((D, H)), np.zeros((H, H)), np.zeros(H)
-        for t in reversed(range(T)):
-            direct = dh[:, t]
-            if cut(t, T, K):
-                if drop_direct:
-                    direct = np.zeros((N, H))
-                else:
-                    dprev_h = np.zeros((N, H))
-            dx[:, t], dprev_h, dWx_t, dWh_t, db_t = rnn_step_backward(direct + dprev_h, cache[t])
-            dWx, dWh, db = dWx + dWx_t, dWh + dWh_t, db + db_t
-        return dx, np.zeros((N, H)) if zero_dh0 else dprev_h, dWx, dWh, db
-    return truncated_rnn_backward
-
 
 @pytest.mark.parametrize("answer, expected", [
     (truncated_with(lambda t, T, K: False), "dx (with N 2, T 6, D 3, H 4, K 3) is wrong: it equals full BPTT "
